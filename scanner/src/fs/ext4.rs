@@ -1,0 +1,1 @@
+//! ext4 reader: placeholder until the reader lands.

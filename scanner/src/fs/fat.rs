@@ -1,0 +1,1 @@
+//! fat reader: placeholder until the reader lands.

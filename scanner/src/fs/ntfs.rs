@@ -1,0 +1,1 @@
+//! ntfs reader: placeholder until the reader lands.

@@ -1,0 +1,386 @@
+//! One read-only way to reach the bytes of a disk.
+//!
+//! Everything that touches a host disk goes through [`ReadAt`]: positional reads, no write
+//! method at all. Image files and block devices are opened `O_RDONLY` (block devices are also
+//! marked `BLKROSET` before the first read), [`Slice`] narrows a device to a partition,
+//! [`BlockCache`] keeps recently read blocks (the filesystem crates re-read the same metadata
+//! over and over and do no caching of their own), and [`ReadSeekAdapter`] gives the crates the
+//! `Read + Seek` (and, for fatfs, a `Write` that refuses everything) they ask for.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, FileTypeExt};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Positional, read-only access to a byte range (a disk, a partition, a test buffer).
+///
+/// `read_at` fills as much of `buf` as the device holds from `offset` and returns how much it
+/// filled: less than `buf.len()` only at the end of the device, 0 at or past the end.
+pub trait ReadAt: Send + Sync {
+    /// Reads from `offset` into `buf`; see the trait documentation for short reads.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+    /// Size in bytes.
+    fn size(&self) -> u64;
+
+    /// Fills `buf` completely or fails with `UnexpectedEof`.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let n = self.read_at(offset, buf)?;
+        if n == buf.len() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("read of {} bytes at {offset} ran past the end", buf.len()),
+            ))
+        }
+    }
+}
+
+/// A shared device handle, cheap to clone across threads.
+pub type Device = Arc<dyn ReadAt>;
+
+impl<T: ReadAt + ?Sized> ReadAt for Arc<T> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        (**self).read_at(offset, buf)
+    }
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+}
+
+/// An image file or a block device, opened read-only.
+#[derive(Debug)]
+pub struct FileDevice {
+    file: File,
+    size: u64,
+    block_device: bool,
+    sector_size: u32,
+}
+
+impl FileDevice {
+    /// Opens `path` with `O_RDONLY`. On a block device, sets `BLKROSET` before returning, so
+    /// no byte is read before the kernel itself refuses writes.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let file = File::options().read(true).write(false).open(path)?;
+        let meta = file.metadata()?;
+        if meta.file_type().is_block_device() {
+            crate::sys::set_block_device_read_only(&file).map_err(io::Error::from)?;
+            let size = crate::sys::block_device_size(&file).map_err(io::Error::from)?;
+            let sector_size = crate::sys::block_device_sector_size(&file).unwrap_or(512);
+            Ok(Self { file, size, block_device: true, sector_size })
+        } else if meta.is_file() {
+            Ok(Self { file, size: meta.len(), block_device: false, sector_size: 512 })
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a disk image file nor a block device",
+            ))
+        }
+    }
+
+    /// Whether this is a block device (as opposed to an image file).
+    pub fn is_block_device(&self) -> bool {
+        self.block_device
+    }
+
+    /// Logical sector size the kernel reports (512 for image files).
+    pub fn sector_size(&self) -> u32 {
+        self.sector_size
+    }
+}
+
+impl ReadAt for FileDevice {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        if offset >= self.size {
+            return Ok(0);
+        }
+        let want = usize::try_from((self.size - offset).min(buf.len() as u64)).unwrap_or(buf.len());
+        let mut done = 0;
+        while done < want {
+            match self.file.read_at(&mut buf[done..want], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+    fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// A device held in memory: for tests and for small synthetic views.
+#[derive(Debug, Clone)]
+pub struct MemDevice(pub Arc<Vec<u8>>);
+
+impl MemDevice {
+    /// Wraps `bytes`.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(Arc::new(bytes))
+    }
+}
+
+impl ReadAt for MemDevice {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let Ok(start) = usize::try_from(offset) else { return Ok(0) };
+        if start >= self.0.len() {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.0.len() - start);
+        buf[..n].copy_from_slice(&self.0[start..start + n]);
+        Ok(n)
+    }
+    fn size(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+/// A window `[start, start + len)` of another device (a partition of a disk).
+#[derive(Clone)]
+pub struct Slice {
+    inner: Device,
+    start: u64,
+    len: u64,
+}
+
+impl Slice {
+    /// The window is clipped to the inner device, so a partition entry that claims to run past
+    /// the end of the disk reads as a shorter volume instead of failing every read.
+    pub fn new(inner: Device, start: u64, len: u64) -> Self {
+        let size = inner.size();
+        let start = start.min(size);
+        let len = len.min(size - start);
+        Self { inner, start, len }
+    }
+}
+
+impl ReadAt for Slice {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        if offset >= self.len {
+            return Ok(0);
+        }
+        let n = usize::try_from((self.len - offset).min(buf.len() as u64)).unwrap_or(buf.len());
+        self.inner.read_at(self.start + offset, &mut buf[..n])
+    }
+    fn size(&self) -> u64 {
+        self.len
+    }
+}
+
+/// Size of a cache block. Reads at least this long bypass the cache.
+pub const CACHE_BLOCK: usize = 64 * 1024;
+
+/// A least-recently-used cache of `CACHE_BLOCK`-sized blocks over a device.
+///
+/// The filesystem crates read metadata in small pieces, again and again (fatfs reads one FAT
+/// entry per cluster, ntfs re-reads `$MFT` records on every lookup, ext4-view one block at a
+/// time). Small reads are served from whole cached blocks; large reads (file contents) go
+/// straight to the device so they neither copy twice nor evict the metadata.
+pub struct BlockCache {
+    inner: Device,
+    state: Mutex<CacheState>,
+    capacity: usize,
+}
+
+struct CacheState {
+    blocks: HashMap<u64, (Box<[u8]>, u64)>,
+    clock: u64,
+    hits: u64,
+    misses: u64,
+}
+
+impl BlockCache {
+    /// Caches at most `capacity_bytes` (rounded down to whole blocks, at least one).
+    pub fn new(inner: Device, capacity_bytes: usize) -> Self {
+        Self {
+            inner,
+            state: Mutex::new(CacheState {
+                blocks: HashMap::new(),
+                clock: 0,
+                hits: 0,
+                misses: 0,
+            }),
+            capacity: (capacity_bytes / CACHE_BLOCK).max(1),
+        }
+    }
+
+    /// (hits, misses) so far, for benchmarks and tests.
+    pub fn stats(&self) -> (u64, u64) {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        (s.hits, s.misses)
+    }
+
+    fn with_block<R>(&self, index: u64, f: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.clock += 1;
+        let now = s.clock;
+        if let Some((data, stamp)) = s.blocks.get_mut(&index) {
+            *stamp = now;
+            let r = f(data);
+            s.hits += 1;
+            return Ok(r);
+        }
+        s.misses += 1;
+        let mut data = vec![0u8; CACHE_BLOCK].into_boxed_slice();
+        let n = self.inner.read_at(index * CACHE_BLOCK as u64, &mut data)?;
+        let data = if n < CACHE_BLOCK { data[..n].to_vec().into_boxed_slice() } else { data };
+        if s.blocks.len() >= self.capacity {
+            if let Some(oldest) = s.blocks.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k) {
+                s.blocks.remove(&oldest);
+            }
+        }
+        let r = f(&data);
+        s.blocks.insert(index, (data, now));
+        Ok(r)
+    }
+}
+
+impl ReadAt for BlockCache {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.len() >= CACHE_BLOCK {
+            return self.inner.read_at(offset, buf);
+        }
+        let mut done = 0usize;
+        while done < buf.len() {
+            let pos = offset + done as u64;
+            let index = pos / CACHE_BLOCK as u64;
+            let within = usize::try_from(pos % CACHE_BLOCK as u64).unwrap_or(0);
+            let rest = &mut buf[done..];
+            let n = self.with_block(index, |block| {
+                if within >= block.len() {
+                    return 0;
+                }
+                let n = rest.len().min(block.len() - within);
+                rest[..n].copy_from_slice(&block[within..within + n]);
+                n
+            })?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        Ok(done)
+    }
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+}
+
+/// `Read + Seek` over a device, for crates that want a stream (ntfs, fatfs).
+///
+/// Its `Write` implementation exists only because fatfs demands it: every write fails with
+/// `PermissionDenied`, and `flush` (which fatfs calls on every drop) does nothing.
+pub struct ReadSeekAdapter {
+    dev: Device,
+    pos: u64,
+}
+
+impl ReadSeekAdapter {
+    /// A stream positioned at 0.
+    pub fn new(dev: Device) -> Self {
+        Self { dev, pos: 0 }
+    }
+}
+
+impl Read for ReadSeekAdapter {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.dev.read_at(self.pos, buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for ReadSeekAdapter {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let new = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.dev.size().checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match new {
+            Some(p) => {
+                self.pos = p;
+                Ok(p)
+            }
+            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek out of range")),
+        }
+    }
+}
+
+impl Write for ReadSeekAdapter {
+    fn write(&mut self, _buf: &[u8]) -> io::Result<usize> {
+        log::error!("refused a write to a host volume");
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "host volumes are read-only",
+        ))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn slice_clips_to_device_and_reads_short_at_end() {
+        let dev: Device = Arc::new(MemDevice::new(pattern(1000)));
+        let s = Slice::new(dev, 900, 500);
+        assert_eq!(s.size(), 100);
+        let mut buf = [0u8; 64];
+        assert_eq!(s.read_at(80, &mut buf).unwrap(), 20);
+        assert_eq!(buf[0], (980 % 251) as u8);
+        assert_eq!(s.read_at(100, &mut buf).unwrap(), 0);
+        assert!(s.read_exact_at(90, &mut buf).is_err());
+    }
+
+    #[test]
+    fn cache_returns_same_bytes_as_device_across_block_edges() {
+        let data = pattern(3 * CACHE_BLOCK + 123);
+        let dev: Device = Arc::new(MemDevice::new(data.clone()));
+        let cache = BlockCache::new(dev, 2 * CACHE_BLOCK);
+        for &(off, len) in &[(0u64, 10usize), (CACHE_BLOCK as u64 - 5, 10), (100, CACHE_BLOCK + 7), (3 * CACHE_BLOCK as u64 + 100, 50)] {
+            let mut buf = vec![0u8; len];
+            let n = cache.read_at(off, &mut buf).unwrap();
+            let end = (off as usize + len).min(data.len());
+            assert_eq!(&buf[..n], &data[off as usize..end], "offset {off} len {len}");
+        }
+        // Capacity 2: a third block evicts the least recently used one, the cache stays bounded.
+        assert!(cache.state.lock().unwrap().blocks.len() <= 2);
+        let (hits, misses) = cache.stats();
+        assert!(misses >= 3 && hits + misses >= 4);
+    }
+
+    #[test]
+    fn adapter_refuses_every_write() {
+        let dev: Device = Arc::new(MemDevice::new(pattern(10)));
+        let mut a = ReadSeekAdapter::new(dev.clone());
+        assert_eq!(a.write(b"x").unwrap_err().kind(), io::ErrorKind::PermissionDenied);
+        a.flush().unwrap();
+        a.seek(SeekFrom::End(-2)).unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(a.read(&mut buf).unwrap(), 2);
+        assert!(a.seek(SeekFrom::Current(-100)).is_err());
+    }
+
+    #[test]
+    fn file_device_opens_read_only() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&pattern(4096)).unwrap();
+        let d = FileDevice::open(f.path()).unwrap();
+        assert!(!d.is_block_device());
+        assert_eq!(d.size(), 4096);
+        // The descriptor itself cannot write: O_RDONLY.
+        assert!((&d.file).write(b"x").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! Vigie: a read-only disk scanner for machines that may not run an antivirus.
+//!
+//! The library owns the whole pipeline; the `scanner` binary only parses arguments, picks a
+//! sink and maps the verdict to an exit code. Layers, bottom up:
+//! - [`io`]: one read-only positional-read abstraction over image files and block devices;
+//! - [`disk`]: partition tables and volume detection by signature;
+//! - [`fs`]: FAT, NTFS and ext4 walkers over pure-Rust readers, hostile-input-safe;
+//! - [`scan`]: rules, hash IOCs, worker threads, per-file accounting;
+//! - [`record`] and [`sink`]: the JSON Lines contract and where records go.
+
+pub mod disk;
+pub mod fs;
+pub mod io;
+pub mod record;
+pub mod scan;
+pub mod sink;
+pub mod sys;

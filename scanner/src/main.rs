@@ -1,0 +1,2 @@
+//! `scanner`: placeholder entry point until the CLI lands.
+fn main() {}

@@ -1,0 +1,292 @@
+//! The scan records: the JSON Lines contract of `scanner scan --json`.
+//!
+//! Other tools (the stick's log partition, `scanner report`, SIEM imports) depend on these
+//! shapes. Fields listed in the README keep their meaning forever; new fields may be added.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How a disk is partitioned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableKind {
+    /// GUID partition table.
+    Gpt,
+    /// MBR (with extended/logical partitions).
+    Mbr,
+    /// A filesystem (or nothing known) on the whole disk.
+    None,
+}
+
+/// What a volume holds, from its on-disk signature (not from the partition type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FsKind {
+    /// FAT12.
+    Fat12,
+    /// FAT16.
+    Fat16,
+    /// FAT32.
+    Fat32,
+    /// NTFS.
+    Ntfs,
+    /// ext2 (no journal).
+    Ext2,
+    /// ext3 (journal, no extents).
+    Ext3,
+    /// ext4.
+    Ext4,
+    /// exFAT (recognised, not read yet).
+    Exfat,
+    /// BitLocker (`-FVE-FS-`, or BitLocker To Go).
+    Bitlocker,
+    /// LUKS.
+    Luks,
+    /// LVM2 physical volume.
+    Lvm,
+    /// Linux software RAID member.
+    Raid,
+    /// Linux swap.
+    Swap,
+    /// Nothing recognised.
+    Unknown,
+}
+
+impl FsKind {
+    /// The record string (`"fat32"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fat12 => "fat12",
+            Self::Fat16 => "fat16",
+            Self::Fat32 => "fat32",
+            Self::Ntfs => "ntfs",
+            Self::Ext2 => "ext2",
+            Self::Ext3 => "ext3",
+            Self::Ext4 => "ext4",
+            Self::Exfat => "exfat",
+            Self::Bitlocker => "bitlocker",
+            Self::Luks => "luks",
+            Self::Lvm => "lvm",
+            Self::Raid => "raid",
+            Self::Swap => "swap",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// What became of a volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VolumeStatus {
+    /// Every file was read and scanned (some may be skipped by policy, see `skipped`).
+    Scanned,
+    /// Walked, but some files or directories could not be read, or content may be missing.
+    Partial,
+    /// Encrypted: only ciphertext is visible.
+    Encrypted,
+    /// Recognised but not readable by Vigie (LVM, RAID, swap, exFAT, unknown, ...).
+    Unsupported,
+    /// The reader failed to open or walk the volume.
+    Error,
+}
+
+/// The overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// At least one finding.
+    Infected,
+    /// No finding, but something could not be scanned.
+    Incomplete,
+    /// No finding and full coverage.
+    Clean,
+}
+
+impl Verdict {
+    /// Exit status, ClamAV's convention: 0 clean, 1 threats found, 2 incomplete/errors.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Self::Clean => 0,
+            Self::Infected => 1,
+            Self::Incomplete => 2,
+        }
+    }
+}
+
+/// `{"type":"disk",...}`: one per target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiskRecord {
+    /// The target as given (path of the image or device).
+    pub disk: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Partition table kind.
+    pub table: TableKind,
+    /// Logical sector size used to read the table.
+    pub sector_size: u32,
+    /// Problems found in the partition table (overlaps, loops, bad CRC, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// `{"type":"volume",...}`: one per partition (or 0 for a whole-disk filesystem).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeRecord {
+    /// The target.
+    pub disk: String,
+    /// Partition number as Linux numbers it (logical from 5), 0 for the whole disk.
+    pub volume: u32,
+    /// Detected content.
+    pub fs: FsKind,
+    /// Byte offset on the disk.
+    pub offset: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Volume label.
+    pub label: Option<String>,
+    /// What became of it.
+    pub status: VolumeStatus,
+    /// Files and streams seen (= scanned + sum(skipped) + errors).
+    pub files: u64,
+    /// Files fully scanned.
+    pub scanned: u64,
+    /// Files not scanned, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Files (or directories) that could not be read.
+    pub errors: u64,
+    /// Human-readable remarks.
+    pub notes: Vec<String>,
+    /// Bytes of content scanned.
+    #[serde(default)]
+    pub bytes: u64,
+}
+
+/// Kind of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingKind {
+    /// A YARA rule matched.
+    Yara,
+    /// The file's SHA-256 is in an IOC list.
+    Hash,
+}
+
+/// `{"type":"finding",...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingRecord {
+    /// The target.
+    pub disk: String,
+    /// Volume number; `null` for disk-level areas such as `<mbr>`.
+    pub volume: Option<u32>,
+    /// `/`-separated path from the volume root, or `<mbr>` / `<boot sector>`.
+    pub path: String,
+    /// NTFS alternate data stream name, or `null`.
+    pub stream: Option<String>,
+    /// What matched.
+    pub kind: FindingKind,
+    /// Rule name (for hashes: the IOC's name, or `sha256`).
+    pub rule: String,
+    /// Rule namespace (for hashes: the IOC list's file name).
+    pub namespace: String,
+    /// SHA-256 of the scanned content.
+    pub sha256: String,
+    /// Size of the scanned content in bytes.
+    #[serde(default)]
+    pub size: u64,
+    /// How the content was scanned: `full` (whole file, modules on) or `blocks` (streamed
+    /// in overlapping blocks: modules, `filesize` and cross-block matches unavailable).
+    #[serde(default)]
+    pub mode: String,
+}
+
+/// `{"type":"summary",...}`: last line of a scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRecord {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Files seen on all volumes.
+    pub files: u64,
+    /// Files fully scanned.
+    pub scanned: u64,
+    /// Number of findings.
+    pub findings: u64,
+    /// Bytes of content scanned.
+    pub bytes: u64,
+    /// Wall-clock duration.
+    pub seconds: f64,
+    /// Files skipped, all reasons together.
+    #[serde(default)]
+    pub skipped: u64,
+    /// Files and directories in error.
+    #[serde(default)]
+    pub errors: u64,
+    /// Whether the scan was cancelled.
+    #[serde(default)]
+    pub cancelled: bool,
+}
+
+/// One line of the JSON Lines output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Record {
+    /// See [`DiskRecord`].
+    Disk(DiskRecord),
+    /// See [`VolumeRecord`].
+    Volume(VolumeRecord),
+    /// See [`FindingRecord`].
+    Finding(FindingRecord),
+    /// See [`SummaryRecord`].
+    Summary(SummaryRecord),
+}
+
+impl Record {
+    /// One JSON object, no trailing newline.
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"type\":\"error\",\"error\":\"{e}\"}}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_serialise_with_contract_field_names() {
+        let v = Record::Volume(VolumeRecord {
+            disk: "d.img".into(),
+            volume: 5,
+            fs: FsKind::Ntfs,
+            offset: 1048576,
+            size: 2,
+            label: None,
+            status: VolumeStatus::Partial,
+            files: 3,
+            scanned: 1,
+            skipped: BTreeMap::from([("encrypted".to_string(), 1)]),
+            errors: 1,
+            notes: vec!["dirty".into()],
+            bytes: 10,
+        });
+        let j: serde_json::Value = serde_json::from_str(&v.to_json_line()).unwrap();
+        assert_eq!(j["type"], "volume");
+        assert_eq!(j["fs"], "ntfs");
+        assert_eq!(j["status"], "partial");
+        assert_eq!(j["label"], serde_json::Value::Null);
+        assert_eq!(j["skipped"]["encrypted"], 1);
+        let back: Record = serde_json::from_value(j).unwrap();
+        assert_eq!(back, v);
+        let s = Record::Summary(SummaryRecord {
+            verdict: Verdict::Incomplete,
+            files: 1,
+            scanned: 0,
+            findings: 0,
+            bytes: 0,
+            seconds: 0.5,
+            skipped: 1,
+            errors: 0,
+            cancelled: false,
+        });
+        assert!(s.to_json_line().starts_with(r#"{"type":"summary","verdict":"incomplete""#));
+    }
+}

@@ -1,0 +1,1 @@
+//! The scan pipeline: disks -> volumes -> files -> yara-x + hash IOCs -> records.
