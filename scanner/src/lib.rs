@@ -15,3 +15,6 @@ pub mod record;
 pub mod scan;
 pub mod sink;
 pub mod sys;
+
+#[cfg(test)]
+pub(crate) mod testutil;
