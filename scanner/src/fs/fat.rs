@@ -1,1 +1,24 @@
-//! fat reader: placeholder until the reader lands.
+//! FAT reader: placeholder until the reader lands (every volume reports "unsupported").
+
+use crate::fs::{FsError, Visitor, VolumeInfo, WalkEnd, Walker};
+use crate::io::Device;
+
+/// Placeholder walker.
+pub struct FatWalker;
+
+/// Placeholder: refuses every volume.
+pub fn open(_dev: Device) -> Result<FatWalker, FsError> {
+    Err(FsError::Unsupported {
+        fs: "fat",
+        reason: "reader not built yet".into(),
+    })
+}
+
+impl Walker for FatWalker {
+    fn info(&self) -> VolumeInfo {
+        VolumeInfo::default()
+    }
+    fn walk(&mut self, _visitor: &mut dyn Visitor) -> Result<WalkEnd, FsError> {
+        Ok(WalkEnd::Complete)
+    }
+}
