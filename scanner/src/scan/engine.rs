@@ -1043,7 +1043,7 @@ mod tests {
                 }
             })
             .collect();
-        assert!(f.len() >= 1, "{records:?}");
+        assert!(!f.is_empty(), "{records:?}");
         assert_eq!(
             (f[0].path.as_str(), f[0].volume, f[0].rule.as_str()),
             ("<mbr>", None, "EICAR_Test_File")
