@@ -579,6 +579,33 @@ mod tests {
             .collect();
         assert_eq!(rows.len(), 70);
         assert_eq!(l, rows);
+
+        // The bare 32 KiB prefix: all 70 entries lie past its end. The notes stay bounded.
+        let t = table_of(rel, None);
+        assert_eq!(t.partitions.len(), 70);
+        assert_eq!(t.notes.len(), MAX_NOTES + 1);
+        assert!(
+            t.notes[0].contains("backup header at sector 244285439"),
+            "{:?}",
+            t.notes
+        );
+        assert_eq!(t.notes[MAX_NOTES], "39 more problems were not listed");
+    }
+
+    #[test]
+    fn mbr_with_4096_byte_sectors_when_told() {
+        let mut d = vec![0u8; 64 * 4096];
+        set_mbr_entry(&mut d, 0, 0, 0, 0x0C, 2, 10);
+        set_mbr_entry(&mut d, 0, 1, 0, 0x05, 20, 40);
+        set_mbr_entry(&mut d, 20 * 4096, 0, 0, 0x83, 1, 5);
+        let t = table(&mem(d.clone()), Some(4096));
+        assert_eq!((t.kind, t.sector_size), (TableKind::Mbr, 4096));
+        assert_eq!(mbr_layout(&t), vec![(1, 2, 10, 0x0C), (5, 21, 5, 0x83)]);
+        assert_eq!(t.partitions[1].start, 21 * 4096);
+        // Without the hint the same bytes are read in 512-byte units (no way to know).
+        let t = table(&mem(d), None);
+        assert_eq!(t.sector_size, 512);
+        assert_eq!(t.partitions[0].start, 2 * 512);
     }
 
     // ---- partitioned images with filesystems ----
