@@ -640,7 +640,7 @@ impl<'e, 's> Run<'e, 's> {
         self.wait_budget(want);
         let mut buf = self.pool.pop().unwrap_or_default();
         buf.clear();
-        let read_error = read_up_to(reader, &mut buf, limit + 1)
+        let read_error = read_up_to(reader, &mut buf, limit + 1, size)
             .err()
             .map(|e| e.to_string());
         if buf.len() as u64 > limit {
@@ -700,7 +700,7 @@ impl<'e, 's> Run<'e, 's> {
         let mut outcome = Outcome::Scanned;
         let mut crashed = false;
         loop {
-            let read = read_up_to(reader, &mut block, BLOCK as u64);
+            let read = read_up_to(reader, &mut block, BLOCK as u64, BLOCK as u64);
             let eof = read.is_err() || block.len() < BLOCK;
             if let Err(e) = read {
                 outcome = Outcome::Error(e.to_string());
@@ -948,26 +948,37 @@ fn negligible(fs: FsKind, part: &Partition, dev: &Device) -> bool {
 }
 
 /// Reads from `reader` into `buf` until it holds `cap` bytes or the stream ends.
-fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, cap: u64) -> io::Result<()> {
+///
+/// `hint` is the size the filesystem declares: the buffer is zero-filled once up to it (capped
+/// by `cap`, so a lying size cannot make us allocate more) and grows by `READ_CHUNK` only when
+/// the stream turns out longer. Readers may return a cluster at a time: the buffer is never
+/// re-initialised between their reads.
+fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, cap: u64, hint: u64) -> io::Result<()> {
     let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-    while buf.len() < cap {
-        let start = buf.len();
-        let chunk = READ_CHUNK.min(cap - start);
-        buf.resize(start + chunk, 0);
-        match reader.read(&mut buf[start..]) {
-            Ok(0) => {
-                buf.truncate(start);
-                return Ok(());
-            }
-            Ok(n) => buf.truncate(start + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(start),
+    let hint = usize::try_from(hint).unwrap_or(usize::MAX);
+    let mut filled = buf.len();
+    let mut result = Ok(());
+    while filled < cap {
+        if filled == buf.len() {
+            let grow = if filled == 0 {
+                hint.saturating_add(1).max(4096)
+            } else {
+                READ_CHUNK
+            };
+            buf.resize(filled.saturating_add(grow).min(cap), 0);
+        }
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                buf.truncate(start);
-                return Err(e);
+                result = Err(e);
+                break;
             }
         }
     }
-    Ok(())
+    buf.truncate(filled);
+    result
 }
 
 /// A `Read` over a range of a device (boot areas).
@@ -1117,10 +1128,10 @@ mod tests {
     fn read_up_to_stops_at_the_cap_and_at_the_end() {
         let data = vec![7u8; 3 * READ_CHUNK + 5];
         let mut buf = Vec::new();
-        read_up_to(&mut &data[..], &mut buf, 2 * READ_CHUNK as u64 + 1).unwrap();
+        read_up_to(&mut &data[..], &mut buf, 2 * READ_CHUNK as u64 + 1, 10).unwrap();
         assert_eq!(buf.len(), 2 * READ_CHUNK + 1);
         let mut buf = Vec::new();
-        read_up_to(&mut &data[..], &mut buf, u64::MAX).unwrap();
+        read_up_to(&mut &data[..], &mut buf, u64::MAX, 0).unwrap();
         assert_eq!(buf.len(), data.len());
     }
 
