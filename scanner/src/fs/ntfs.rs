@@ -1687,6 +1687,120 @@ mod tests {
         assert_eq!(mtime, Some(1_609_504_620));
     }
 
+    /// Unzips a DFTT image once into the test cache.
+    fn dftt_image(zip: &str, member: &str) -> PathBuf {
+        let dst = crate::testutil::cache_dir().join("dftt").join(member);
+        if !dst.exists() {
+            let dir = crate::testutil::cache_dir().join("dftt");
+            let st = Command::new("unzip")
+                .args(["-o", "-q"])
+                .arg(crate::testutil::oracles_dir().join("dftt").join(zip))
+                .arg(member)
+                .arg("-d")
+                .arg(&dir)
+                .status()
+                .expect("run unzip");
+            assert!(st.success(), "unzip {zip}");
+        }
+        dst
+    }
+
+    fn md5_of(bytes: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = Command::new("md5sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("md5sum");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(bytes)
+            .expect("write");
+        let out = child.wait_with_output().expect("md5sum output");
+        String::from_utf8_lossy(&out.stdout)[..32].to_string()
+    }
+
+    /// Allocated files of a DFTT image as TSK lists them: path -> (size, sha256).
+    fn tsk_alloc(tsv: &str) -> BTreeMap<(String, Option<String>), (u64, String)> {
+        let text = std::fs::read_to_string(crate::testutil::oracles_dir().join("dftt").join(tsv))
+            .expect("alloc.tsv");
+        text.lines()
+            .filter(|l| l.starts_with("f\t"))
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (
+                    (f[4].to_string(), None),
+                    (f[1].parse().unwrap(), f[3].to_string()),
+                )
+            })
+            .collect()
+    }
+
+    fn data_only(
+        got: &BTreeMap<(String, Option<String>), Got>,
+    ) -> BTreeMap<(String, Option<String>), (u64, String)> {
+        got.iter()
+            .filter(|(k, _)| k.1.is_none())
+            .map(|(k, g)| match g {
+                Got::Data { size, sha, len } => {
+                    assert_eq!(size, len, "{k:?}");
+                    (k.clone(), (*size, sha.clone()))
+                }
+                other => panic!("{k:?}: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dftt_jpeg_search_matches_tsk_including_ads() {
+        let img = dftt_image("8-jpeg-search.zip", "8-jpeg-search/8-jpeg-search.dd");
+        let before = sha256_file(&img);
+        let (_info, got) = walk_all(file_dev(&img));
+        assert_eq!(sha256_file(&img), before);
+        assert_eq!(
+            data_only(&got),
+            tsk_alloc("8-jpeg-search/8-jpeg-search.alloc.tsv")
+        );
+        // The alternate data stream misc\file13.dll:here (EXPECTED.md: icat 44-128-5).
+        let ads = ("/misc/file13.dll".to_string(), Some("here".to_string()));
+        assert!(
+            matches!(got.get(&ads), Some(Got::Data { .. })),
+            "{:?}",
+            got.get(&ads)
+        );
+        let mut w = open(file_dev(&img)).expect("open");
+        let mut bytes = None;
+        let mut visit = |m: &FileMeta, c: Content<'_>| {
+            if (m.path.as_str(), m.stream.as_deref()) == ("/misc/file13.dll", Some("here")) {
+                if let Content::Data(r) = c {
+                    let mut v = Vec::new();
+                    r.read_to_end(&mut v).expect("read ads");
+                    bytes = Some(v);
+                }
+            }
+            ControlFlow::Continue(())
+        };
+        w.walk(&mut visit).expect("walk");
+        assert_eq!(
+            md5_of(&bytes.expect("ads bytes")),
+            "9b787e63e3b64562730c5aecaab1e1f8"
+        );
+    }
+
+    #[test]
+    fn dftt_undeleted_ntfs_lists_only_allocated_files() {
+        let img = dftt_image("7-undel-ntfs.zip", "7-undel-ntfs/7-ntfs-undel.dd");
+        let (_info, got) = walk_all(file_dev(&img));
+        // Deleted files (res1.dat, mult1.dat, frag1.dat, ...) are not in any index: only the
+        // allocated tracking.log is reported.
+        assert_eq!(
+            data_only(&got),
+            tsk_alloc("7-undel-ntfs/7-ntfs-undel.alloc.tsv")
+        );
+    }
+
     #[test]
     fn hostile_mutations_of_testfs1_never_escape() {
         let img = std::fs::read(oracle("ntfs-crate/testfs1.zst")).expect("read");
