@@ -1801,6 +1801,56 @@ mod tests {
         );
     }
 
+    /// Converts a dfvfs qcow2 image to raw once, into the test cache.
+    fn dfvfs_raw(qcow2: &str) -> PathBuf {
+        let dir = crate::testutil::cache_dir().join("dfvfs");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let dst = dir.join(format!("{qcow2}.raw"));
+        if !dst.exists() {
+            let tmp = dir.join(format!("{qcow2}.raw.tmp{}", std::process::id()));
+            let st = Command::new("qemu-img")
+                .args(["convert", "-O", "raw"])
+                .arg(crate::testutil::oracles_dir().join("dfvfs").join(qcow2))
+                .arg(&tmp)
+                .status()
+                .expect("run qemu-img");
+            assert!(st.success(), "qemu-img convert {qcow2}");
+            std::fs::rename(&tmp, &dst).expect("rename");
+        }
+        dst
+    }
+
+    fn dfvfs_alloc(tsv: &str) -> BTreeMap<(String, Option<String>), (u64, String)> {
+        let text = std::fs::read_to_string(crate::testutil::oracles_dir().join("dfvfs").join(tsv))
+            .expect("alloc.tsv");
+        text.lines()
+            .filter(|l| l.starts_with("f\t"))
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (
+                    (f[4].to_string(), None),
+                    (f[1].parse().unwrap(), f[3].to_string()),
+                )
+            })
+            // $Extend (record 11) and everything below it is NTFS metadata: not reported.
+            .filter(|((p, _), _)| !p.starts_with("/$Extend"))
+            .collect()
+    }
+
+    #[test]
+    fn dfvfs_windows_volumes_match_tsk() {
+        for (qcow2, tsv) in [
+            ("windows_volume.qcow2", "windows_volume.alloc.tsv"),
+            ("vsstest.qcow2@0c5f1331.qcow2", "vsstest.alloc.tsv"),
+        ] {
+            let img = dfvfs_raw(qcow2);
+            let (_info, got) = walk_all(file_dev(&img));
+            let named: Vec<_> = got.keys().filter(|k| k.1.is_some()).collect();
+            assert!(named.is_empty(), "{qcow2}: unexpected streams {named:?}");
+            assert_eq!(data_only(&got), dfvfs_alloc(tsv), "{qcow2}");
+        }
+    }
+
     #[test]
     fn hostile_mutations_of_testfs1_never_escape() {
         let img = std::fs::read(oracle("ntfs-crate/testfs1.zst")).expect("read");
