@@ -136,6 +136,18 @@ for ((i = 0; i < 600; i++)); do printf 'file %d\n' "$i" >"$m/many/f$(printf %04d
 printf 'pretend ciphertext\n' >"$m/efs.txt"
 setfattr -n system.ntfs_attrib_be -v 0x00004020 "$m/efs.txt" 2>/dev/null || echo "ntfs.sh: EFS flag refused"
 
+# WOF (CompactOS) file: IO_REPARSE_TAG_WOF reparse point + WofCompressedData stream; the reader
+# must report it as skipped (ntfs-3g shows it as an unsupported reparse point).
+mkdir "$m/wof"
+printf 'wof placeholder' >"$m/wof/wof.txt"
+printf 'xpress data' >"$m/wof/wof.txt:WofCompressedData"
+setfattr -n system.ntfs_reparse_data -v 0x170000801000000001000000020000000100000000000000 "$m/wof/wof.txt"
+# A Windows symlink (IO_REPARSE_TAG_SYMLINK, relative target "t.txt"): not a file to scan.
+printf 'placeholder' >"$m/wof/winlink"
+setfattr -n system.ntfs_reparse_data \
+    -v 0x0c0000a02000000000000a000a000a000100000074002e0074007800740074002e00740078007400 \
+    "$m/wof/winlink"
+
 # A fake hibernation file: the reader must note "Windows was hibernated".
 { printf 'hibr'; head -c 8188 /dev/zero; } >"$m/hiberfil.sys"
 

@@ -1473,7 +1473,21 @@ mod tests {
     fn features_image_matches_ntfs3g() {
         let img = features_image();
         let before = sha256_file(&img);
-        let (info, got) = walk_all(file_dev(&img));
+        let (info, mut got) = walk_all(file_dev(&img));
+        // WOF: skipped, both the placeholder and its WofCompressedData stream. A Windows
+        // symlink is not reported at all. (ntfs-3g shows both as unsupported reparse points.)
+        for stream in [None, Some("WofCompressedData".to_string())] {
+            let k = ("/wof/wof.txt".to_string(), stream);
+            assert_eq!(
+                got.remove(&k),
+                Some(Got::Skipped(SkipReason::WofCompressed)),
+                "{k:?}"
+            );
+        }
+        assert!(
+            !got.keys().any(|k| k.0 == "/wof/winlink"),
+            "symlink reported"
+        );
         let (mut want, inodes) = {
             let m = Mount::new(&img);
             oracle_walk(m.0.path())
