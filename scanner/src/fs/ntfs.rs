@@ -626,7 +626,7 @@ impl NtfsWalker {
     fn file_facts(&self, fs: &mut Budget, file: &NtfsFile<'_>) -> Result<FileFacts, String> {
         let record_size = self.ntfs.file_record_size();
         let mut pieces: Vec<Piece> = Vec::new();
-        let base_raw = read_record(&self.cache, file, record_size)?;
+        let base_raw = read_record(&self.cache, self.split.as_deref(), file, record_size)?;
         for (i, attr) in file.attributes_raw().enumerate() {
             if i >= MAX_ATTRIBUTES {
                 return Err("too many attributes".to_string());
@@ -662,7 +662,7 @@ impl NtfsWalker {
                     }
                     let ext = entry.to_file(&self.ntfs, fs).map_err(|e| e.to_string())?;
                     let ext_attr = entry.to_attribute(&ext).map_err(|e| e.to_string())?;
-                    let raw = read_record(&self.cache, &ext, record_size)?;
+                    let raw = read_record(&self.cache, self.split.as_deref(), &ext, record_size)?;
                     if let Some(p) = self.piece(fs, &raw, &ext, &ext_attr)? {
                         pieces.push(p);
                     }
@@ -745,7 +745,10 @@ impl NtfsWalker {
         let hdr = raw
             .get(off..off + 0x40)
             .ok_or("non-resident header outside the record")?;
-        if hdr[8] != 1 || u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) != ty {
+        if hdr[8] != 1
+            || u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) != ty
+            || u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) != attr.attribute_length()
+        {
             return Err("record copy does not match the attribute".to_string());
         }
         let lowest_vcn = le_u64(hdr, 0x10);
@@ -833,6 +836,19 @@ impl NtfsWalker {
             return Ok(FileFacts {
                 modified,
                 streams: Vec::new(),
+            });
+        }
+        if order.is_empty() {
+            // Not a link, yet no content at all: say so rather than drop the file silently.
+            return Ok(FileFacts {
+                modified,
+                streams: vec![StreamDesc {
+                    name: None,
+                    size: 0,
+                    data: Err(StreamProblem::Error(
+                        "file has no $DATA attribute".to_string(),
+                    )),
+                }],
             });
         }
         let wof = reparse_tag == Some(IO_REPARSE_TAG_WOF) || data.contains_key("WofCompressedData");
@@ -991,7 +1007,12 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 
 /// Our own copy of a file record, with the update-sequence fixups applied (the crate keeps its
 /// copy private). Checked against the crate's view by the callers.
-fn read_record(dev: &Device, file: &NtfsFile<'_>, record_size: u32) -> Result<Vec<u8>, String> {
+fn read_record(
+    dev: &Device,
+    split: Option<&SplitRecords>,
+    file: &NtfsFile<'_>,
+    record_size: u32,
+) -> Result<Vec<u8>, String> {
     let pos = file
         .position()
         .value()
@@ -1001,8 +1022,11 @@ fn read_record(dev: &Device, file: &NtfsFile<'_>, record_size: u32) -> Result<Ve
         .map_err(|_| "record size")?
         .min(64 * 1024);
     let mut rec = vec![0u8; size];
-    dev.read_exact_at(pos, &mut rec)
-        .map_err(|e| format!("reading record: {e}"))?;
+    match split.and_then(|sp| sp.starts.get(&pos).map(|&off| (sp, off))) {
+        Some((sp, offset)) if sp.record == size as u64 => read_span(dev, &sp.mft, offset, &mut rec),
+        _ => dev.read_exact_at(pos, &mut rec),
+    }
+    .map_err(|e| format!("reading record: {e}"))?;
     if rec.get(0..4) != Some(b"FILE".as_slice()) {
         return Err("record copy has no FILE signature".to_string());
     }
