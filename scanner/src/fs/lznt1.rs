@@ -278,6 +278,48 @@ mod tests {
         assert!(out.iter().all(|&b| b == b'x'));
     }
 
+    /// The compression units ntfs-3g wrote for the feature image's compressed text files
+    /// (`scripts/testimg/ntfs.sh`) decode to the text the script wrote.
+    #[test]
+    fn decodes_units_compressed_by_ntfs3g() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let img = root.join(".cache/images/ntfs-features.img");
+        let st = std::process::Command::new("bash")
+            .arg(root.join("scripts/testimg/ntfs.sh"))
+            .arg(&img)
+            .status()
+            .expect("run scripts/testimg/ntfs.sh");
+        assert!(st.success());
+        let raw = std::fs::read(&img).expect("read image");
+        let mut text = Vec::new();
+        for i in 0..1000 {
+            text.extend_from_slice(
+                format!(
+                    "line {i:06}: the quick brown fox jumps over the lazy dog, vigie ntfs test\n"
+                )
+                .as_bytes(),
+            );
+        }
+        // A compressed unit starts with a chunk header (compressed flag set), a flag byte and
+        // the first literals of the text; units are cluster-aligned (4 KiB).
+        let mut full_units = 0;
+        let mut out = vec![0u8; 65536];
+        for at in (0..raw.len()).step_by(4096) {
+            let unit = &raw[at..(at + 65536).min(raw.len())];
+            if unit.len() < 8 || unit[1] & 0x80 == 0 || &unit[3..8] != b"line " {
+                continue;
+            }
+            let n = decompress(unit, &mut out).expect("ntfs-3g unit decodes");
+            let common = n.min(7400);
+            assert_eq!(&out[..common], &text[..common], "unit at {at}");
+            if n == 65536 && out[..] == text[..65536] {
+                full_units += 1;
+            }
+        }
+        // text.txt and mixed.bin start with a full unit of this text.
+        assert!(full_units >= 2, "{full_units} full units found");
+    }
+
     #[test]
     fn garbage_never_panics() {
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
