@@ -1268,6 +1268,12 @@ impl StreamReader {
         let per_unit = unit / nr.cluster;
         let first = index.saturating_mul(per_unit);
         let unit_len = usize::try_from(unit).map_err(|_| io::Error::other("unit too large"))?;
+        if nr.run_at(first).is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("no data run maps cluster {first}"),
+            ));
+        }
         let mut out = vec![0u8; unit_len];
         // Allocated pieces of the unit, in VCN order: (volume byte position, bytes).
         let mut pieces: Vec<(u64, u64)> = Vec::new();
@@ -1889,6 +1895,88 @@ mod tests {
         }
     }
 
+    /// Walks `mutations` corrupted copies of `img` (bit flips, three in four inside
+    /// `region`), reading every stream (up to 256 MiB each: the engine's size limit does that
+    /// job in production). Returns (images opened, visits, errors reported).
+    fn mutate_and_walk(
+        img: &[u8],
+        region: std::ops::Range<usize>,
+        mutations: usize,
+        mut x: u64,
+    ) -> (usize, usize, usize) {
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let (mut opened, mut visited, mut errors) = (0, 0, 0);
+        for _ in 0..mutations {
+            let mut m = img.to_vec();
+            let flips = 1 + next() % 64;
+            for _ in 0..flips {
+                // Three flips in four land in the region (records, attribute headers, data
+                // runs, index roots); the rest anywhere (boot sector, indexes, $UpCase, data).
+                let r = next();
+                let pos = if r % 4 == 0 || region.is_empty() {
+                    (r >> 8) as usize % m.len()
+                } else {
+                    (region.start + (r >> 8) as usize % region.len()).min(m.len() - 1)
+                };
+                m[pos] ^= 1 << (next() % 8);
+            }
+            let t = std::time::Instant::now();
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let Ok(mut w) = open(Arc::new(MemDevice::new(m))) else {
+                    return None;
+                };
+                let _ = w.info();
+                let (mut n, mut e) = (0usize, 0usize);
+                let mut visit = |_m: &FileMeta, c: Content<'_>| {
+                    n += 1;
+                    match c {
+                        Content::Data(r) => {
+                            let mut buf = vec![0u8; 1 << 16];
+                            let mut total = 0u64;
+                            loop {
+                                match r.read(&mut buf) {
+                                    Ok(0) => break,
+                                    Ok(k) => total += k as u64,
+                                    Err(_) => {
+                                        e += 1;
+                                        break;
+                                    }
+                                }
+                                if total > 256 << 20 {
+                                    break;
+                                }
+                            }
+                        }
+                        Content::Error(_) => e += 1,
+                        Content::Skipped(_) => {}
+                    }
+                    ControlFlow::Continue(())
+                };
+                let _ = w.walk(&mut visit);
+                Some((n, e))
+            }));
+            let Ok(r) = r else {
+                let _ = std::panic::take_hook();
+                panic!("a panic escaped the walker");
+            };
+            if let Some((n, e)) = r {
+                opened += 1;
+                visited += n;
+                errors += e;
+            }
+            assert!(t.elapsed().as_secs() < 60, "one walk took too long");
+        }
+        std::panic::set_hook(prev);
+        (opened, visited, errors)
+    }
+
     #[test]
     fn hostile_mutations_of_testfs1_never_escape() {
         let img = std::fs::read(oracle("ntfs-crate/testfs1.zst")).expect("read");
@@ -1897,72 +1985,31 @@ mod tests {
             usize::try_from(w.ntfs.mft_position().value().expect("mft").get()).unwrap()
         };
         // 512 subdirectories + the files and metafiles: about 540 records of 1 KiB.
-        let mft_span = 540 * 1024;
-        let prev = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        const MUTATIONS: usize = 300;
-        let mut opened = 0;
-        let mut visited = 0usize;
         let start = std::time::Instant::now();
-        for _ in 0..MUTATIONS {
-            let mut m = img.clone();
-            let flips = 1 + next() % 64;
-            for _ in 0..flips {
-                // Most flips land in metadata: the first 64 KiB region of the MFT and boot.
-                // Three flips in four land in $MFT (records, attribute headers, data runs,
-                // index roots); the rest anywhere (boot sector, index records, $UpCase, data).
-                let r = next();
-                let pos = if r % 4 == 0 {
-                    (r >> 8) as usize % m.len()
-                } else {
-                    (mft + (r >> 8) as usize % mft_span).min(m.len() - 1)
-                };
-                m[pos] ^= 1 << (next() % 8);
-            }
-            let t = std::time::Instant::now();
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let Ok(mut w) = open(Arc::new(MemDevice::new(m))) else {
-                    return 0usize;
-                };
-                let _ = w.info();
-                let mut n = 0usize;
-                let mut visit = |_m: &FileMeta, c: Content<'_>| {
-                    n += 1;
-                    if let Content::Data(r) = c {
-                        let mut buf = vec![0u8; 1 << 16];
-                        while let Ok(k) = r.read(&mut buf) {
-                            if k == 0 {
-                                break;
-                            }
-                        }
-                    }
-                    ControlFlow::Continue(())
-                };
-                let _ = w.walk(&mut visit);
-                n + 1
-            }));
-            let Ok(n) = r else {
-                let _ = std::panic::take_hook();
-                panic!("a panic escaped the walker");
-            };
-            if n > 0 {
-                opened += 1;
-                visited += n - 1;
-            }
-            assert!(t.elapsed().as_secs() < 60, "one walk took too long");
-        }
-        std::panic::set_hook(prev);
+        let (opened, visits, errors) =
+            mutate_and_walk(&img, mft..mft + 540 * 1024, 300, 0x2545_F491_4F6C_DD1D);
         eprintln!(
-            "{MUTATIONS} mutated images: {opened} opened, {visited} visits, {:?}",
+            "testfs1: 300 mutated images, {opened} opened, {visits} visits, {errors} errors, {:?}",
             start.elapsed()
         );
-        assert!(opened > 0);
+        assert!(opened > 0 && errors > 0);
+    }
+
+    #[test]
+    fn hostile_mutations_of_feature_image_never_escape() {
+        // Compressed, sparse, preallocated, ADS, hard links, index allocation: corrupt them.
+        let img = std::fs::read(features_image()).expect("read");
+        let mft = {
+            let w = open(Arc::new(MemDevice::new(img.clone()))).expect("open");
+            usize::try_from(w.ntfs.mft_position().value().expect("mft").get()).unwrap()
+        };
+        let start = std::time::Instant::now();
+        let (opened, visits, errors) =
+            mutate_and_walk(&img, mft..mft + 800 * 1024, 40, 0x9E37_79B9_7F4A_7C15);
+        eprintln!(
+            "features: 40 mutated images, {opened} opened, {visits} visits, {errors} errors, {:?}",
+            start.elapsed()
+        );
+        assert!(opened > 0 && errors > 0);
     }
 }
