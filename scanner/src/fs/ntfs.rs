@@ -8,8 +8,11 @@
 //! names, metadata files, hard-link duplicates and directory cycles; it checks each record's
 //! in-use flag and sequence number; it reports EFS-encrypted and WOF-compressed files as
 //! skipped; it notes dirty and hibernated volumes and an `$MFT` with an attribute list (upstream
-//! bug #32). Every crate call runs under [`guard`] and a read budget, so a corrupt volume costs
-//! one error per file or directory, never the scan.
+//! bug #32: records past the first `$MFT` extent then fail one by one and are reported as
+//! errors; the crate offers no way around it). It also serves the file records that straddle
+//! two `$MFT` fragments, which the crate reads wrongly (see [`SplitRecords`]). Every crate call
+//! runs under [`guard`] and a read budget, so a corrupt volume costs one error per file or
+//! directory, never the scan.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
