@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Builds the NTFS feature test image for the NTFS reader's differential tests.
 #
-#   scripts/testimg/ntfs.sh [OUT.img]      (default: .cache/images/ntfs-features.img)
+#   scripts/testimg/ntfs.sh [OUT.img [features|mftlist]]
+#                          (default: .cache/images/ntfs-features.img, features)
+#
+# `mftlist`: a 24 MiB volume with 512-byte clusters whose free space is combed into 1 KiB
+# holes before thousands of small files grow the MFT into them: `$MFT` ends up so fragmented
+# that it needs an attribute list (the ntfs crate's upstream bug #32).
 #
 # mkntfs makes a 64 MiB volume (4 KiB clusters, so LZNT1 compression units are 64 KiB), then an
 # ntfs-3g FUSE mount fills it: plain, big (> 16 MiB), deep, unicode, hard-linked, sparse,
@@ -15,8 +20,10 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 out="${1:-$root/.cache/images/ntfs-features.img}"
+kind="${2:-features}"
 script_hash="$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)"
 stamp="$out.script-sha256"
+script_hash="$script_hash-$kind"
 
 if [[ -f "$out" && -f "$stamp" && "$(cat "$stamp")" == "$script_hash" ]]; then
     echo "ntfs.sh: $out is up to date"
@@ -57,6 +64,30 @@ txt() {
 }
 # The EICAR test string, split so that this script itself is not flagged.
 eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$'"EICAR-STANDARD-ANTIVIRUS"'-TEST-FILE!$H+H*'
+
+if [[ "$kind" == mftlist ]]; then
+    echo "+ mkntfs (512-byte clusters)"
+    truncate -s 24M "$tmp"
+    mkntfs -F -Q -q -c 512 -L vigie-mftlist "$tmp"
+    ntfs-3g "$tmp" "$mnt"
+    # Let the data zone fill up to the MFT zone, then comb the free space.
+    dd if=/dev/zero of="$mnt/big" bs=1M status=none 2>/dev/null || true
+    rm -f "$mnt/big"
+    mkdir "$mnt/d"
+    i=0
+    while ((i < 12000)) && head -c 1000 /dev/zero >"$mnt/d/c$i" 2>/dev/null; do i=$((i + 1)); done
+    for ((j = 0; j < i; j += 2)); do rm -f "$mnt/d/c$j"; done
+    # Small (resident) files only grow the MFT, into the 1 KiB holes.
+    k=0
+    while ((k < 12000)) && printf 'xxxxxxxxxx' >"$mnt/d/r$k" 2>/dev/null; do k=$((k + 1)); done
+    rm -f "$mnt/d/r$k"
+    sync
+    fusermount -u "$mnt"
+    mv "$tmp" "$out"
+    echo "$script_hash" >"$stamp"
+    echo "ntfs.sh: wrote $out ($i combed, $k small files)"
+    exit 0
+fi
 
 echo "+ mkntfs"
 truncate -s 64M "$tmp"
