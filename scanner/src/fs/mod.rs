@@ -13,6 +13,7 @@
 
 pub mod ext4;
 pub mod fat;
+pub mod lznt1;
 pub mod ntfs;
 
 use std::fmt;
