@@ -144,8 +144,10 @@ fn no_partition_table_is_volume_zero() {
         Some(std::fs::metadata(&img).expect("stat").len())
     );
     assert_eq!(label(v).as_deref(), Some("NOTABLE"));
+    // On a disk without a table, the first MiB scanned as `<mbr>` is the filesystem's own start
+    // (here the $MFT with EICAR's resident copy): a `<mbr>` finding is legitimate there.
     assert_eq!(
-        sorted(scan.finding_keys(EICAR_RULE)),
+        sorted(scan.file_finding_keys(EICAR_RULE)),
         vec![key(0, "/eicar.com", None)]
     );
     assert_eq!(scan.verdict(), "infected");
@@ -279,7 +281,7 @@ fn two_targets_in_one_run_add_up() {
         1
     );
     assert_eq!(
-        scan.finding_keys(EICAR_RULE),
+        scan.file_finding_keys(EICAR_RULE),
         vec![key(0, "/eicar.com", None)]
     );
     assert!(scan
@@ -411,8 +413,9 @@ fn human_output_names_the_finding_and_the_verdict() {
     let all = format!("{}\n{}", run.stdout, run.stderr);
     assert!(all.contains("/eicar.com"), "finding path missing:\n{all}");
     assert!(all.contains(EICAR_RULE), "rule name missing:\n{all}");
+    let lower = all.to_lowercase();
     assert!(
-        all.to_lowercase().contains("infected"),
+        lower.contains("verdict") && (lower.contains("infected") || lower.contains("threat")),
         "verdict missing:\n{all}"
     );
     assert!(

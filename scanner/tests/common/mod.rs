@@ -395,6 +395,14 @@ impl Scan {
     pub fn findings(&self) -> Vec<&Value> {
         self.of_type("finding")
     }
+    /// File findings of one rule (paths from a volume root, not boot areas), as (volume, path,
+    /// stream) keys.
+    pub fn file_finding_keys(&self, rule: &str) -> Vec<(Option<u64>, String, Option<String>)> {
+        self.finding_keys(rule)
+            .into_iter()
+            .filter(|k| k.1.starts_with('/'))
+            .collect()
+    }
     /// Findings of one rule, as (volume, path, stream) keys. NTFS metafiles (`/$MFT`, `/$Boot`,
     /// ...) are left out: a scanner may scan them, and `$MFT` then holds every small file's
     /// resident data (so EICAR again), which is not a second planted copy.
@@ -514,6 +522,19 @@ const FS_KINDS: &[&str] = &[
 ];
 const STATUSES: &[&str] = &["scanned", "partial", "encrypted", "unsupported", "error"];
 
+/// Whether a volume record says that content may have been missed. An `unsupported` volume of
+/// kind `unknown` or `swap` is not counted: the engine may judge it negligible (all zeros, a
+/// Microsoft reserved partition, swap) and still call the disk clean; a garbage one must make
+/// the verdict incomplete, which `garbage_and_empty_files_do_not_crash` and the engine's own
+/// tests cover.
+pub fn not_fully_scanned(v: &Value) -> bool {
+    match v["status"].as_str() {
+        Some("scanned") => false,
+        Some("unsupported") => !matches!(v["fs"].as_str(), Some("unknown" | "swap")),
+        _ => true,
+    }
+}
+
 /// What every `--json` run must satisfy.
 pub fn check_contract(scan: &Scan, targets: &[&Path]) {
     let recs = &scan.records;
@@ -583,7 +604,7 @@ pub fn check_contract(scan: &Scan, targets: &[&Path]) {
                 skipped += sk;
                 errors += e;
                 bytes += u(r, "bytes");
-                if r["status"] != "scanned" {
+                if not_fully_scanned(r) {
                     all_volumes_scanned = false;
                 }
             }
