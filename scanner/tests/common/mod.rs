@@ -460,6 +460,16 @@ impl Scan {
     }
 }
 
+/// Size of an image file, or of a block device (whose metadata length is 0).
+pub fn target_size(path: &Path) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return Some(meta.len());
+    }
+    std::fs::File::open(path).ok()?.seek(SeekFrom::End(0)).ok()
+}
+
 /// `scanner scan --json [EXTRA...] TARGETS...`: every target hashed before and after, every line
 /// parsed and checked against the contract, the accounting and the exit status checked.
 pub fn scan_json(targets: &[&Path], extra: &[&str]) -> Scan {
@@ -567,7 +577,7 @@ pub fn check_contract(scan: &Scan, targets: &[&Path]) {
                     "disk {d} is not one of the targets {target_names:?}"
                 );
                 let size = u(r, "size");
-                let real = std::fs::metadata(&d).map(|m| m.len()).unwrap_or(size);
+                let real = target_size(Path::new(&d)).unwrap_or(size);
                 assert_eq!(size, real, "disk size of {d}");
                 one_of(r, "table", &["gpt", "mbr", "none"]);
                 let ss = u(r, "sector_size");
