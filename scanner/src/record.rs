@@ -103,6 +103,30 @@ pub enum Verdict {
     Clean,
 }
 
+impl TableKind {
+    /// The record string (`"gpt"`, `"mbr"`, `"none"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gpt => "gpt",
+            Self::Mbr => "mbr",
+            Self::None => "none",
+        }
+    }
+}
+
+impl VolumeStatus {
+    /// The record string (`"scanned"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scanned => "scanned",
+            Self::Partial => "partial",
+            Self::Encrypted => "encrypted",
+            Self::Unsupported => "unsupported",
+            Self::Error => "error",
+        }
+    }
+}
+
 impl Verdict {
     /// Exit status, ClamAV's convention: 0 clean, 1 threats found, 2 incomplete/errors.
     pub fn exit_code(self) -> i32 {

@@ -45,8 +45,10 @@ impl Sink for HumanSink {
             Record::Disk(d) => {
                 let r = writeln!(
                     out,
-                    "disk {}: {} bytes, table {:?}",
-                    d.disk, d.size, d.table
+                    "disk {}: {} bytes, partition table: {}",
+                    d.disk,
+                    d.size,
+                    d.table.as_str()
                 );
                 for n in &d.notes {
                     let _ = writeln!(out, "  note: {n}");
@@ -58,14 +60,14 @@ impl Sink for HumanSink {
                     v.skipped.iter().map(|(k, n)| format!("{k} {n}")).collect();
                 let r = writeln!(
                     out,
-                    "  volume {} ({}{}): {:?}, {} files, {} scanned, {} skipped{}, {} errors",
+                    "  volume {} ({}{}): {}, {} files, {} scanned, {} skipped{}, {} errors",
                     v.volume,
                     v.fs.as_str(),
                     v.label
                         .as_deref()
                         .map(|l| format!(" \"{l}\""))
                         .unwrap_or_default(),
-                    v.status,
+                    v.status.as_str(),
                     v.files,
                     v.scanned,
                     v.skipped.values().sum::<u64>(),
