@@ -84,8 +84,8 @@ fn boot_files(o: &Options) -> Vec<(String, Source)> {
 }
 
 /// The unattended scan is the default entry for now (the console UI comes with its own issue).
-const APPEND_AUTO: &str = "console=tty0 console=ttyS0,115200 vigie.auto=1";
-const APPEND_DEBUG: &str = "console=tty0 console=ttyS0,115200 vigie.auto=1 vigie.debug";
+const APPEND_AUTO: &str = "console=ttyS0,115200 console=tty0 vigie.auto=1";
+const APPEND_DEBUG: &str = "console=ttyS0,115200 console=tty0 vigie.auto=1 vigie.debug";
 
 fn syslinux_cfg() -> String {
     format!(
