@@ -10,6 +10,7 @@
 
 pub mod disk;
 pub mod fs;
+pub mod init;
 pub mod io;
 pub mod record;
 pub mod scan;
