@@ -61,10 +61,15 @@ fn mirror_console(cmdline: &str) {
     for c in &consoles[..consoles.len() - 1] {
         let dev = c.split(',').next().unwrap_or("");
         if dev.starts_with("ttyS") && !last.starts_with(dev) {
-            if let Ok(f) = std::fs::OpenOptions::new()
+            if let Ok(mut f) = std::fs::OpenOptions::new()
                 .write(true)
                 .open(format!("/dev/{dev}"))
             {
+                if let Ok(early) = EARLY.lock() {
+                    for l in early.iter() {
+                        let _ = f.write_all(l.replace('\n', "\r\n").as_bytes());
+                    }
+                }
                 if let Ok(mut m) = MIRROR.lock() {
                     *m = Some(f);
                 }
