@@ -340,6 +340,28 @@ fn build(o: &Options) -> Result<()> {
                 loaded.clone()
             }
         };
+        // Folders are made by mtools: fatfs 0.3.6's create_dir writes long-name entries before
+        // `.`/`..` (and `..` = 2 for the root), which fsck.fat and strict readers reject.
+        let mut dirs: Vec<String> = match p.role {
+            Role::Logs => vec!["VIGIE".into(), "VIGIE/scans".into()],
+            Role::Boot => Vec::new(),
+        };
+        for (path, _) in &content {
+            let parts: Vec<&str> = path.split('/').collect();
+            for n in 1..parts.len() {
+                dirs.push(parts[..n].join("/"));
+            }
+        }
+        dirs.sort();
+        dirs.dedup();
+        if !dirs.is_empty() {
+            let img = format!("{}@@{}", tmp.display(), start);
+            let mut cmd = Command::new("mmd");
+            cmd.arg("-i")
+                .arg(&img)
+                .args(dirs.iter().map(|d| format!("::/{d}")));
+            run(&mut cmd)?;
+        }
         let used: usize = content.iter().map(|(_, d)| d.len()).sum();
         write_files(&file, *start, *len, &content)?;
         println!(

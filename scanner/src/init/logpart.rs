@@ -76,7 +76,13 @@ pub fn write_record(dev: &Path, name: &str, lines: &[String]) -> std::io::Result
         let fs = fatfs::FileSystem::new(&file, fatfs::FsOptions::new())?;
         {
             let root = fs.root_dir();
-            let dir = root.create_dir("VIGIE")?.create_dir("scans")?;
+            // The image builder made these folders (with mtools): fatfs 0.3.6's `create_dir`
+            // writes long-name entries before `.`/`..` and a non-zero `..` for the root, which
+            // fsck.fat flags. Create them only if someone deleted them.
+            let dir = match root.open_dir(SCANS_DIR) {
+                Ok(d) => d,
+                Err(_) => root.create_dir("VIGIE")?.create_dir("scans")?,
+            };
             let mut f = dir.create_file(name)?;
             f.seek(SeekFrom::End(0))?;
             for l in lines {
@@ -142,5 +148,59 @@ mod tests {
         .unwrap();
         assert_eq!(s, "{\"x\":1}\n{\"x\":2}\n");
         assert_eq!(fs.volume_label(), "VIGIE-LOGS");
+    }
+}
+
+#[cfg(test)]
+mod fsck_tests {
+    use std::process::Command;
+
+    /// The record written on a log partition laid out like the image builder's (mkfs.fat +
+    /// mmd) passes `fsck.fat -n` without directory complaints.
+    #[test]
+    fn record_on_a_mtools_made_partition_passes_fsck() {
+        let ok = |c: &mut Command| c.output().map(|o| o.status.success()).unwrap_or(false);
+        if !ok(Command::new("mkfs.fat").arg("--help")) && !ok(Command::new("mmd").arg("-V")) {
+            eprintln!("mkfs.fat/mtools missing: skipped");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let img = dir.path().join("p.img");
+        std::fs::File::create(&img)
+            .unwrap()
+            .set_len(40 << 20)
+            .unwrap();
+        assert!(ok(Command::new("mkfs.fat")
+            .args(["-F", "32", "-s", "1", "-n", "VIGIE-LOGS"])
+            .arg(&img)));
+        assert!(ok(Command::new("mmd")
+            .arg("-i")
+            .arg(&img)
+            .args(["::/VIGIE", "::/VIGIE/scans"])));
+        super::write_record(
+            &img,
+            "20261128T143000Z-host.jsonl",
+            &["{\"type\":\"summary\"}".into()],
+        )
+        .unwrap();
+        let out = Command::new("fsck.fat")
+            .arg("-n")
+            .arg(&img)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains("Expected a valid"), "{text}");
+        assert!(!text.contains("share clusters"), "{text}");
+        let typed = Command::new("mtype")
+            .arg("-i")
+            .arg(&img)
+            .arg("::/VIGIE/scans/20261128T143000Z-host.jsonl")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&typed.stdout),
+            "{\"type\":\"summary\"}\n"
+        );
     }
 }
