@@ -69,9 +69,19 @@ impl FileDevice {
             crate::sys::set_block_device_read_only(&file).map_err(io::Error::from)?;
             let size = crate::sys::block_device_size(&file).map_err(io::Error::from)?;
             let sector_size = crate::sys::block_device_sector_size(&file).unwrap_or(512);
-            Ok(Self { file, size, block_device: true, sector_size })
+            Ok(Self {
+                file,
+                size,
+                block_device: true,
+                sector_size,
+            })
         } else if meta.is_file() {
-            Ok(Self { file, size: meta.len(), block_device: false, sector_size: 512 })
+            Ok(Self {
+                file,
+                size: meta.len(),
+                block_device: false,
+                sector_size: 512,
+            })
         } else {
             Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -99,7 +109,10 @@ impl ReadAt for FileDevice {
         let want = usize::try_from((self.size - offset).min(buf.len() as u64)).unwrap_or(buf.len());
         let mut done = 0;
         while done < want {
-            match self.file.read_at(&mut buf[done..want], offset + done as u64) {
+            match self
+                .file
+                .read_at(&mut buf[done..want], offset + done as u64)
+            {
                 Ok(0) => break,
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -126,7 +139,9 @@ impl MemDevice {
 
 impl ReadAt for MemDevice {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let Ok(start) = usize::try_from(offset) else { return Ok(0) };
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
         if start >= self.0.len() {
             return Ok(0);
         }
@@ -227,9 +242,18 @@ impl BlockCache {
         s.misses += 1;
         let mut data = vec![0u8; CACHE_BLOCK].into_boxed_slice();
         let n = self.inner.read_at(index * CACHE_BLOCK as u64, &mut data)?;
-        let data = if n < CACHE_BLOCK { data[..n].to_vec().into_boxed_slice() } else { data };
+        let data = if n < CACHE_BLOCK {
+            data[..n].to_vec().into_boxed_slice()
+        } else {
+            data
+        };
         if s.blocks.len() >= self.capacity {
-            if let Some(oldest) = s.blocks.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k) {
+            if let Some(oldest) = s
+                .blocks
+                .iter()
+                .min_by_key(|(_, (_, t))| *t)
+                .map(|(k, _)| *k)
+            {
                 s.blocks.remove(&oldest);
             }
         }
@@ -306,7 +330,10 @@ impl Seek for ReadSeekAdapter {
                 self.pos = p;
                 Ok(p)
             }
-            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek out of range")),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek out of range",
+            )),
         }
     }
 }
@@ -349,11 +376,20 @@ mod tests {
         let data = pattern(3 * CACHE_BLOCK + 123);
         let dev: Device = Arc::new(MemDevice::new(data.clone()));
         let cache = BlockCache::new(dev, 2 * CACHE_BLOCK);
-        for &(off, len) in &[(0u64, 10usize), (CACHE_BLOCK as u64 - 5, 10), (100, CACHE_BLOCK + 7), (3 * CACHE_BLOCK as u64 + 100, 50)] {
+        for &(off, len) in &[
+            (0u64, 10usize),
+            (CACHE_BLOCK as u64 - 5, 10),
+            (100, CACHE_BLOCK + 7),
+            (3 * CACHE_BLOCK as u64 + 100, 50),
+        ] {
             let mut buf = vec![0u8; len];
             let n = cache.read_at(off, &mut buf).unwrap();
             let end = (off as usize + len).min(data.len());
-            assert_eq!(&buf[..n], &data[off as usize..end], "offset {off} len {len}");
+            assert_eq!(
+                &buf[..n],
+                &data[off as usize..end],
+                "offset {off} len {len}"
+            );
         }
         // Capacity 2: a third block evicts the least recently used one, the cache stays bounded.
         assert!(cache.state.lock().unwrap().blocks.len() <= 2);
@@ -365,7 +401,10 @@ mod tests {
     fn adapter_refuses_every_write() {
         let dev: Device = Arc::new(MemDevice::new(pattern(10)));
         let mut a = ReadSeekAdapter::new(dev.clone());
-        assert_eq!(a.write(b"x").unwrap_err().kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            a.write(b"x").unwrap_err().kind(),
+            io::ErrorKind::PermissionDenied
+        );
         a.flush().unwrap();
         a.seek(SeekFrom::End(-2)).unwrap();
         let mut buf = [0u8; 4];

@@ -1,2 +1,36 @@
-//! `scanner`: placeholder entry point until the CLI lands.
-fn main() {}
+//! `scanner`: parses the command line, runs the library, maps the verdict to an exit status.
+
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+use clap::Parser;
+use vigie::cli::{Cli, Command, HumanSink, JsonLinesSink};
+use vigie::scan::Engine;
+use vigie::sink::Sink;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Scan(args) => {
+            let engine = match Engine::new(args.options()) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("scanner: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let cancel = AtomicBool::new(false);
+            let mut json;
+            let mut human;
+            let sink: &mut dyn Sink = if args.json {
+                json = JsonLinesSink::new(std::io::stdout().lock());
+                &mut json
+            } else {
+                human = HumanSink::default();
+                &mut human
+            };
+            let summary = engine.scan_paths(&args.targets, sink, &cancel);
+            ExitCode::from(u8::try_from(summary.verdict.exit_code()).unwrap_or(2))
+        }
+    }
+}

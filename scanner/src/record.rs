@@ -243,7 +243,8 @@ pub enum Record {
 impl Record {
     /// One JSON object, no trailing newline.
     pub fn to_json_line(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"type\":\"error\",\"error\":\"{e}\"}}"))
+        serde_json::to_string(self)
+            .unwrap_or_else(|e| format!("{{\"type\":\"error\",\"error\":\"{e}\"}}"))
     }
 }
 
@@ -287,6 +288,8 @@ mod tests {
             errors: 0,
             cancelled: false,
         });
-        assert!(s.to_json_line().starts_with(r#"{"type":"summary","verdict":"incomplete""#));
+        assert!(s
+            .to_json_line()
+            .starts_with(r#"{"type":"summary","verdict":"incomplete""#));
     }
 }

@@ -8,8 +8,16 @@ use std::os::fd::AsRawFd;
 // <linux/fs.h>: _IO(0x12, 93) and _IOR(0x12, 114, size_t). Not in libc.
 nix::ioctl_write_ptr_bad!(blkroset_raw, nix::request_code_none!(0x12, 93), libc::c_int);
 nix::ioctl_read!(blkgetsize64_raw, 0x12, 114, u64);
-nix::ioctl_read_bad!(blksszget_raw, nix::request_code_none!(0x12, 104), libc::c_int);
-nix::ioctl_read_bad!(blkrosget_raw, nix::request_code_none!(0x12, 94), libc::c_int);
+nix::ioctl_read_bad!(
+    blksszget_raw,
+    nix::request_code_none!(0x12, 104),
+    libc::c_int
+);
+nix::ioctl_read_bad!(
+    blkrosget_raw,
+    nix::request_code_none!(0x12, 94),
+    libc::c_int
+);
 
 /// Marks a block device read-only in the kernel (`BLKROSET`), so that nothing, not even a
 /// bug of ours or a later mount, can write to it until it is reset or the machine reboots.

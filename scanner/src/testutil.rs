@@ -1,6 +1,7 @@
 //! Test helpers shared by the unit tests of every layer: where the third-party test material
 //! lives (`../shared/oracles`, never copied into the repository) and an ignored cache where
 //! compressed images are unpacked once.
+#![allow(dead_code)] // each layer's tests use a different subset
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,10 +62,5 @@ pub fn oracle(rel: &str) -> PathBuf {
 pub fn sha256_file(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     let bytes = std::fs::read(path).expect("read file to hash");
-    hex(&Sha256::digest(&bytes))
-}
-
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::scan::rules::hex(&Sha256::digest(&bytes))
 }

@@ -5,4 +5,8 @@
 //! on-disk signature, never by the partition type byte, which lies often enough.
 
 pub mod detect;
+mod gpt;
+mod mbr;
 pub mod table;
+#[cfg(test)]
+mod testimg;

@@ -1,1 +1,12 @@
 //! The scan pipeline: disks -> volumes -> files -> yara-x + hash IOCs -> records.
+//!
+//! [`Engine`] holds the compiled rules and indicators; [`Engine::scan_paths`] scans disks and
+//! pushes records into a [`crate::sink::Sink`]. Every file ends in exactly one outcome
+//! (scanned, skipped with a reason, or error) and the records add up.
+
+mod engine;
+pub mod iocs;
+pub mod rules;
+mod worker;
+
+pub use engine::{Engine, EngineError, ScanOptions, Target};

@@ -1,0 +1,263 @@
+//! Loading YARA rules: the embedded defaults, a source file, a directory of sources, or a set
+//! compiled ahead of time by yara-x.
+//!
+//! Rules are compiled once and shared by every worker thread (`yara_x::Rules` is `Sync`).
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// The default rule sources, embedded in the binary so that `scanner scan` works anywhere.
+const DEFAULT_SOURCES: &[(&str, &str)] = &[("eicar", include_str!("../../../rules/eicar.yar"))];
+
+/// Upper bound on the rule files read from one directory (a runaway tree is an error).
+const MAX_RULE_FILES: usize = 100_000;
+
+/// A compiled rule set and what identifies it in a record.
+pub struct RuleSet {
+    /// Compiled rules.
+    pub rules: yara_x::Rules,
+    /// Where they came from (`embedded defaults`, a path).
+    pub origin: String,
+    /// SHA-256 over the sources (or the compiled file), in a stable order.
+    pub sha256: String,
+    /// Number of source files (or 1 for a compiled file).
+    pub files: usize,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("origin", &self.origin)
+            .field("rules", &self.rules.iter().len())
+            .finish()
+    }
+}
+
+/// Why rules could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// A file or directory could not be read.
+    #[error("cannot read rules from {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A source did not compile.
+    #[error("rules in {origin} do not compile: {message}")]
+    Compile {
+        /// File (or namespace) at fault.
+        origin: String,
+        /// yara-x's message.
+        message: String,
+    },
+    /// A compiled file could not be loaded (other yara-x version, corrupt).
+    #[error("cannot load compiled rules {path}: {message}")]
+    Deserialize {
+        /// The path.
+        path: PathBuf,
+        /// yara-x's message.
+        message: String,
+    },
+    /// No rule file was found.
+    #[error("no .yar or .yara file under {0}")]
+    Empty(PathBuf),
+    /// Too many files.
+    #[error("more than {MAX_RULE_FILES} rule files under {0}")]
+    TooMany(PathBuf),
+}
+
+impl RuleSet {
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.iter().len()
+    }
+
+    /// Whether the set has no rule.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The embedded default rules.
+    pub fn defaults() -> Result<Self, RulesError> {
+        let sources: Vec<(String, Vec<u8>)> = DEFAULT_SOURCES
+            .iter()
+            .map(|(ns, src)| ((*ns).to_string(), src.as_bytes().to_vec()))
+            .collect();
+        compile_sources("embedded defaults", &sources)
+    }
+
+    /// Loads `path`: a compiled yara-x file, a `.yar`/`.yara` source, or a directory of them
+    /// (searched recursively; each file becomes its own namespace, named after its path).
+    pub fn load(path: &Path) -> Result<Self, RulesError> {
+        let io = |source| RulesError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            collect_rule_files(path, &mut files, path)?;
+            if files.is_empty() {
+                return Err(RulesError::Empty(path.to_path_buf()));
+            }
+            files.sort();
+            let mut sources = Vec::with_capacity(files.len());
+            for f in files {
+                let bytes = std::fs::read(&f).map_err(|source| RulesError::Io {
+                    path: f.clone(),
+                    source,
+                })?;
+                let ns = f
+                    .strip_prefix(path)
+                    .unwrap_or(&f)
+                    .to_string_lossy()
+                    .into_owned();
+                sources.push((ns, bytes));
+            }
+            return compile_sources(&path.display().to_string(), &sources);
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        if is_compiled(&bytes) {
+            let rules =
+                yara_x::Rules::deserialize(&bytes).map_err(|e| RulesError::Deserialize {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+            return Ok(Self {
+                rules,
+                origin: path.display().to_string(),
+                sha256: hex(&Sha256::digest(&bytes)),
+                files: 1,
+            });
+        }
+        let ns = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        compile_sources(&path.display().to_string(), &[(ns, bytes)])
+    }
+}
+
+/// yara-x's serialized rules start with this magic.
+fn is_compiled(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"YARA-X")
+}
+
+fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>, root: &Path) -> Result<(), RulesError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| RulesError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| RulesError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        let ft = entry.file_type().map_err(|source| RulesError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if ft.is_dir() {
+            collect_rule_files(&path, out, root)?;
+        } else if ft.is_file()
+            && matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yar" | "yara")
+            )
+        {
+            if out.len() >= MAX_RULE_FILES {
+                return Err(RulesError::TooMany(root.to_path_buf()));
+            }
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn compile_sources(origin: &str, sources: &[(String, Vec<u8>)]) -> Result<RuleSet, RulesError> {
+    let mut compiler = yara_x::Compiler::new();
+    // Must be set before the first source is added. Real-world rule sets written for
+    // libyara use regexp escapes that yara-x's strict syntax refuses.
+    compiler.relaxed_re_syntax(true);
+    let mut hasher = Sha256::new();
+    for (ns, bytes) in sources {
+        hasher.update(ns.as_bytes());
+        hasher.update([0]);
+        hasher.update(bytes);
+        let text = String::from_utf8_lossy(bytes);
+        compiler.new_namespace(ns);
+        compiler
+            .add_source(yara_x::SourceCode::from(text.as_ref()).with_origin(ns.as_str()))
+            .map_err(|e| RulesError::Compile {
+                origin: ns.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(RuleSet {
+        rules: compiler.build(),
+        origin: origin.to_string(),
+        sha256: hex(&hasher.finalize()),
+        files: sources.len(),
+    })
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_compile_and_name_eicar() {
+        let set = RuleSet::defaults().unwrap();
+        assert!(set
+            .rules
+            .iter()
+            .any(|r| r.identifier() == "EICAR_Test_File"));
+        assert_eq!(set.sha256.len(), 64);
+    }
+
+    #[test]
+    fn directory_and_compiled_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(
+            dir.path().join("a.yar"),
+            "rule a { strings: $ = \"alpha\" condition: all of them }",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("sub/b.yara"), "rule b { condition: true }").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a rule").unwrap();
+        let set = RuleSet::load(dir.path()).unwrap();
+        assert_eq!((set.files, set.len()), (2, 2));
+        let compiled = dir.path().join("rules.yarc");
+        std::fs::write(&compiled, set.rules.serialize().unwrap()).unwrap();
+        let again = RuleSet::load(&compiled).unwrap();
+        assert_eq!(again.len(), 2);
+    }
+
+    #[test]
+    fn compile_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.yar"), "rule { }").unwrap();
+        let err = RuleSet::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("bad.yar"), "{err}");
+        assert!(matches!(
+            RuleSet::load(&dir.path().join("missing.yar")),
+            Err(RulesError::Io { .. })
+        ));
+    }
+}
