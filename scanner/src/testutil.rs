@@ -64,3 +64,5 @@ pub fn sha256_file(path: &Path) -> String {
     let bytes = std::fs::read(path).expect("read file to hash");
     crate::scan::rules::hex(&Sha256::digest(&bytes))
 }
+
+pub use crate::scan::rules::hex;

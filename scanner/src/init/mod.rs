@@ -179,6 +179,12 @@ const STEPS: &[Step] = &[
 
 /// PID 1's entry point.
 pub fn run() -> ! {
+    if std::process::id() != 1 && std::env::var_os("VIGIE_INIT_FORCE").is_none() {
+        // The boot flow mounts, loads modules and powers the machine off: never by accident on
+        // a workstation.
+        eprintln!("scanner init: this is the stick's PID 1 boot flow and this process is not PID 1; refusing (set VIGIE_INIT_FORCE=1 inside a throw-away VM to force it)");
+        std::process::exit(2);
+    }
     std::panic::set_hook(Box::new(|info| {
         say(&format!("PANIC (caught, PID 1 keeps running): {info}"));
     }));
