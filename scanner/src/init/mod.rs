@@ -301,10 +301,8 @@ fn step_modules(b: &mut Boot) -> Result<(), String> {
         "  {n} modules loaded, {} failed",
         b.modules.failed.len()
     ));
-    if b.cmdline.debug {
-        for (m, e) in &b.modules.failed {
-            say(&format!("  {m}: {e}"));
-        }
+    for (m, e) in &b.modules.failed {
+        say(&format!("  {m}: {e}"));
     }
     Ok(())
 }
