@@ -9,6 +9,10 @@ use vigie::scan::Engine;
 use vigie::sink::Sink;
 
 fn main() -> ExitCode {
+    // On the stick, the kernel runs us as PID 1 (/init): the boot flow never returns.
+    if std::process::id() == 1 || std::env::args().nth(1).as_deref() == Some("init") {
+        vigie::init::run();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => {

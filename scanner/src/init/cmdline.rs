@@ -1,0 +1,135 @@
+//! The `vigie.*` options of the kernel command line, parsed from a plain string so that tests
+//! can feed it (PID 1 reads `/proc/cmdline`).
+
+/// Options PID 1 understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cmdline {
+    /// `vigie.auto=1` (or bare `vigie.auto`): scan every disk without asking, then power off.
+    pub auto: bool,
+    /// `vigie.debug`: keep kernel messages on the console, log more.
+    pub debug: bool,
+    /// `vigie.settle=SECONDS`: upper bound of the wait for disks to appear (default 20).
+    pub settle_secs: u64,
+    /// `vigie.threads=N`: scan worker threads (0 = engine default).
+    pub threads: usize,
+    /// `vigie.nopoweroff`: after the scan, wait instead of powering off (debugging).
+    pub no_poweroff: bool,
+    /// `vigie.*` words we did not understand (reported, never fatal).
+    pub unknown: Vec<String>,
+}
+
+impl Default for Cmdline {
+    fn default() -> Self {
+        Self {
+            auto: false,
+            debug: false,
+            settle_secs: 20,
+            threads: 0,
+            no_poweroff: false,
+            unknown: Vec::new(),
+        }
+    }
+}
+
+fn truthy(v: Option<&str>) -> Option<bool> {
+    match v {
+        None | Some("1") | Some("yes") | Some("on") | Some("true") => Some(true),
+        Some("0") | Some("no") | Some("off") | Some("false") => Some(false),
+        _ => None,
+    }
+}
+
+impl Cmdline {
+    /// Parses a kernel command line; words not starting with `vigie.` are ignored.
+    /// Double quotes group words, as the kernel does (`a="b c"`).
+    pub fn parse(line: &str) -> Self {
+        let mut c = Self::default();
+        for word in split_words(line) {
+            let Some(opt) = word.strip_prefix("vigie.") else {
+                continue;
+            };
+            let (key, val) = match opt.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (opt, None),
+            };
+            let ok = match key {
+                "auto" => truthy(val).map(|b| c.auto = b).is_some(),
+                "debug" => truthy(val).map(|b| c.debug = b).is_some(),
+                "nopoweroff" => truthy(val).map(|b| c.no_poweroff = b).is_some(),
+                "settle" => val
+                    .and_then(|v| v.parse().ok())
+                    .map(|n: u64| c.settle_secs = n.min(600))
+                    .is_some(),
+                "threads" => val
+                    .and_then(|v| v.parse().ok())
+                    .map(|n: usize| c.threads = n.min(256))
+                    .is_some(),
+                _ => false,
+            };
+            if !ok {
+                c.unknown.push(word.clone());
+            }
+        }
+        c
+    }
+}
+
+fn split_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for ch in line.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_vigie_options_and_ignores_others() {
+        let c = Cmdline::parse(
+            "BOOT_IMAGE=/vmlinuz console=ttyS0 console=tty0 vigie.auto=1 quiet vigie.debug\n",
+        );
+        assert!(c.auto);
+        assert!(c.debug);
+        assert_eq!(c.settle_secs, 20);
+        assert!(c.unknown.is_empty());
+        let c = Cmdline::parse("vigie.auto=0 vigie.settle=5 vigie.threads=2 vigie.nopoweroff");
+        assert!(!c.auto && !c.debug && c.no_poweroff);
+        assert_eq!((c.settle_secs, c.threads), (5, 2));
+        assert!(Cmdline::parse("vigie.auto").auto);
+        assert!(!Cmdline::parse("").auto);
+    }
+
+    #[test]
+    fn reports_unknown_and_malformed() {
+        let c =
+            Cmdline::parse("vigie.auto=maybe vigie.frobnicate vigie.settle=x vigie.settle=99999");
+        assert!(!c.auto);
+        assert_eq!(
+            c.unknown,
+            ["vigie.auto=maybe", "vigie.frobnicate", "vigie.settle=x"]
+        );
+        assert_eq!(c.settle_secs, 600);
+    }
+
+    #[test]
+    fn quotes_group_words() {
+        let c = Cmdline::parse("foo=\"a vigie.auto=1 b\" vigie.debug");
+        assert!(!c.auto && c.debug);
+    }
+}

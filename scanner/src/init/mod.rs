@@ -1,0 +1,699 @@
+//! PID 1 of the stick: an ordered table of boot steps (each logs itself and says whether it is
+//! required), then an unattended scan in a supervised child, the record written to the stick's
+//! log partition, and power-off. PID 1 never exits and never lets a panic reach the kernel.
+//!
+//! Entered when `getpid() == 1` or with `scanner init`. Nothing here mounts a host partition:
+//! the only mounts are `proc`, `sysfs`, `devtmpfs` and (UEFI only) `efivarfs`.
+
+pub mod cmdline;
+pub mod disks;
+mod engine;
+pub mod logpart;
+pub mod modalias;
+mod sys;
+
+use crate::record::{Record, SummaryRecord, Verdict};
+use cmdline::Cmdline;
+use nix::mount::MsFlags;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where `vigie-initramfs` puts things (keep in sync with `initramfs/src/main.rs`).
+pub const MODULES_DIR: &str = "/lib/modules";
+/// Rules directory in the initramfs.
+pub const RULES_DIR: &str = "/etc/vigie/rules";
+/// The stick identity baked into the initramfs.
+pub const STICK_ID_FILE: &str = "/etc/vigie/stick-id";
+
+/// A second console (the serial port when `/dev/console` is the screen), see [`mirror_console`].
+static MIRROR: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
+
+/// Prints one line on the console (and its mirror); never panics (a closed console must not
+/// kill PID 1).
+pub fn say(msg: &str) {
+    let line = format!("vigie: {msg}\n");
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.flush();
+    if let Ok(mut m) = MIRROR.lock() {
+        if let Some(f) = m.as_mut() {
+            let _ = f.write_all(line.replace('\n', "\r\n").as_bytes());
+        } else if let Ok(mut early) = EARLY.lock() {
+            if early.len() < 64 {
+                early.push(line);
+            }
+        }
+    }
+}
+
+/// Lines said before the mirror was known, replayed on it.
+static EARLY: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// With `console=ttyS0 console=tty0`, `/dev/console` is the screen (the last one) and only the
+/// kernel writes to the serial port: mirror our messages there too (logs, test harnesses).
+fn mirror_console(cmdline: &str) {
+    let consoles: Vec<&str> = cmdline
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("console="))
+        .collect();
+    let Some(last) = consoles.last() else { return };
+    for c in &consoles[..consoles.len() - 1] {
+        let dev = c.split(',').next().unwrap_or("");
+        if dev.starts_with("ttyS") && !last.starts_with(dev) {
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .write(true)
+                .open(format!("/dev/{dev}"))
+            {
+                if let Ok(early) = EARLY.lock() {
+                    for l in early.iter() {
+                        let _ = f.write_all(l.replace('\n', "\r\n").as_bytes());
+                    }
+                }
+                if let Ok(mut m) = MIRROR.lock() {
+                    *m = Some(f);
+                }
+            }
+            return;
+        }
+    }
+}
+
+/// Seconds since boot (guest clock).
+fn uptime() -> f64 {
+    std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+/// State shared by the steps.
+#[derive(Default)]
+struct Boot {
+    cmdline: Cmdline,
+    modules: modalias::Loader,
+    db: modalias::ModuleDb,
+    disks: Vec<disks::Disk>,
+    protected: Vec<disks::Protected>,
+    stick: Option<(disks::Disk, String)>,
+    records: Vec<String>,
+    verdict: Option<Verdict>,
+}
+
+type StepFn = fn(&mut Boot) -> Result<(), String>;
+
+/// One boot step.
+struct Step {
+    name: &'static str,
+    required: bool,
+    run: StepFn,
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        name: "mount /proc",
+        required: true,
+        run: |_| mount_fs("proc", "/proc", "proc", MsFlags::empty()),
+    },
+    Step {
+        name: "mount /sys",
+        required: true,
+        run: |_| mount_fs("sysfs", "/sys", "sysfs", MsFlags::empty()),
+    },
+    Step {
+        name: "mount devtmpfs /dev",
+        required: true,
+        run: |_| mount_fs("devtmpfs", "/dev", "devtmpfs", MsFlags::empty()),
+    },
+    Step {
+        name: "read kernel command line",
+        required: true,
+        run: step_cmdline,
+    },
+    Step {
+        name: "quiet kernel console",
+        required: false,
+        run: step_quiet,
+    },
+    Step {
+        name: "load storage, USB and keyboard modules",
+        required: false,
+        run: step_modules,
+    },
+    Step {
+        name: "load modules for present devices (modalias)",
+        required: false,
+        run: step_modalias,
+    },
+    Step {
+        name: "firmware and Secure Boot status",
+        required: false,
+        run: step_secure_boot,
+    },
+    Step {
+        name: "wait for disks to settle",
+        required: false,
+        run: step_settle,
+    },
+    Step {
+        name: "set every disk read-only (BLKROSET)",
+        required: true,
+        run: step_protect,
+    },
+    Step {
+        name: "find the stick by identity",
+        required: false,
+        run: step_find_stick,
+    },
+    Step {
+        name: "scan",
+        required: false,
+        run: step_scan,
+    },
+    Step {
+        name: "write the record to the log partition",
+        required: false,
+        run: step_write,
+    },
+];
+
+/// PID 1's entry point.
+pub fn run() -> ! {
+    if std::process::id() != 1 && std::env::var_os("VIGIE_INIT_FORCE").is_none() {
+        // The boot flow mounts, loads modules and powers the machine off: never by accident on
+        // a workstation.
+        eprintln!("scanner init: this is the stick's PID 1 boot flow and this process is not PID 1; refusing (set VIGIE_INIT_FORCE=1 inside a throw-away VM to force it)");
+        std::process::exit(2);
+    }
+    std::panic::set_hook(Box::new(|info| {
+        say(&format!("PANIC (caught, PID 1 keeps running): {info}"));
+    }));
+    say(&format!(
+        "Vigie {} starting as PID {}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    ));
+    let mut boot = Boot::default();
+    for (i, step) in STEPS.iter().enumerate() {
+        let kind = if step.required {
+            "required"
+        } else {
+            "optional"
+        };
+        say(&format!(
+            "[{:>2}/{}] {} ({kind})",
+            i + 1,
+            STEPS.len(),
+            step.name
+        ));
+        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (step.run)(&mut boot)));
+        let err = match res {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some("panicked".to_string()),
+        };
+        if let Some(e) = err {
+            say(&format!("[{:>2}/{}] FAILED: {e}", i + 1, STEPS.len()));
+            if step.required {
+                say("a required step failed: stopping here");
+                break;
+            }
+        }
+    }
+    finish(&boot)
+}
+
+fn finish(boot: &Boot) -> ! {
+    let verdict = match boot.verdict {
+        Some(Verdict::Clean) => "CLEAN: no threat found, every file scanned",
+        Some(Verdict::Infected) => {
+            "THREAT FOUND: see the record on the stick's VIGIE-LOGS partition"
+        }
+        Some(Verdict::Incomplete) => {
+            "INCOMPLETE: no threat found, but not everything could be scanned"
+        }
+        None => "NO SCAN COMPLETED",
+    };
+    say(&format!("VERDICT: {verdict}"));
+    nix::unistd::sync();
+    if boot.cmdline.no_poweroff {
+        say("vigie.nopoweroff: halting here");
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    say("powering off");
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_POWER_OFF);
+    say("power-off failed: you may switch the machine off");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn mount_fs(src: &str, target: &str, fstype: &str, flags: MsFlags) -> Result<(), String> {
+    let _ = std::fs::create_dir_all(target);
+    match nix::mount::mount(
+        Some(src),
+        target,
+        Some(fstype),
+        flags | MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    ) {
+        Ok(()) | Err(nix::errno::Errno::EBUSY) => Ok(()),
+        Err(e) => Err(format!("mount {fstype} on {target}: {e}")),
+    }
+}
+
+fn step_cmdline(b: &mut Boot) -> Result<(), String> {
+    let s = std::fs::read_to_string("/proc/cmdline").map_err(|e| e.to_string())?;
+    b.cmdline = Cmdline::parse(&s);
+    mirror_console(&s);
+    say(&format!(
+        "  auto={} debug={} settle={}s",
+        b.cmdline.auto, b.cmdline.debug, b.cmdline.settle_secs
+    ));
+    if !b.cmdline.unknown.is_empty() {
+        say(&format!(
+            "  ignored options: {}",
+            b.cmdline.unknown.join(" ")
+        ));
+    }
+    Ok(())
+}
+
+fn step_quiet(b: &mut Boot) -> Result<(), String> {
+    let level = if b.cmdline.debug { "7" } else { "3" };
+    std::fs::write("/proc/sys/kernel/printk", level).map_err(|e| e.to_string())
+}
+
+fn step_modules(b: &mut Boot) -> Result<(), String> {
+    b.db = modalias::ModuleDb::load(Path::new(MODULES_DIR));
+    if b.db.deps.is_empty() {
+        return Err(format!("no module table in {MODULES_DIR}"));
+    }
+    let always = b.db.always.clone();
+    let mut n = 0;
+    for m in &always {
+        n += b.modules.load(&b.db, m, b.cmdline.debug);
+    }
+    say(&format!(
+        "  {n} modules loaded, {} failed",
+        b.modules.failed.len()
+    ));
+    for (m, e) in &b.modules.failed {
+        say(&format!("  {m}: {e}"));
+    }
+    Ok(())
+}
+
+fn step_modalias(b: &mut Boot) -> Result<(), String> {
+    // Loading a bus driver makes new devices appear (PCI -> USB -> USB interfaces): a few rounds.
+    let mut total = 0;
+    for round in 0..8 {
+        let wanted =
+            b.db.matches(modalias::present_modaliases().iter().map(String::as_str));
+        let mut n = 0;
+        for m in wanted {
+            if !b.modules.loaded.contains(&m) && !b.modules.failed.contains_key(&m) {
+                n += b.modules.load(&b.db, &m, b.cmdline.debug);
+            }
+        }
+        total += n;
+        if n == 0 && round >= 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    say(&format!(
+        "  {total} more modules loaded for the devices present"
+    ));
+    Ok(())
+}
+
+/// Reads the kernel log (`/dev/kmsg`, non-blocking) and returns the lines containing `needle`s.
+fn kernel_log_lines(needles: &[&str]) -> Vec<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut out = Vec::new();
+    let Ok(mut f) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+    else {
+        return out;
+    };
+    let mut buf = vec![0u8; 8192];
+    for _ in 0..100_000 {
+        match std::io::Read::read(&mut f, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let rec = String::from_utf8_lossy(&buf[..n]);
+                let msg = rec
+                    .split_once(';')
+                    .map(|(_, m)| m)
+                    .unwrap_or(&rec)
+                    .trim()
+                    .to_string();
+                if needles.iter().any(|nd| msg.contains(nd)) {
+                    out.push(msg);
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue, // overwritten record
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+fn step_secure_boot(_b: &mut Boot) -> Result<(), String> {
+    if !Path::new("/sys/firmware/efi").exists() {
+        say("  firmware: BIOS (legacy boot), Secure Boot: not applicable");
+        return Ok(());
+    }
+    let vars = "/sys/firmware/efi/efivars";
+    let _ = mount_fs("efivarfs", vars, "efivarfs", MsFlags::MS_RDONLY);
+    let var = std::fs::read(format!(
+        "{vars}/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+    ))
+    .ok();
+    let efivar = match var.as_deref() {
+        Some([_, _, _, _, 1, ..]) => "SecureBoot=1",
+        Some([_, _, _, _, 0, ..]) => "SecureBoot=0",
+        _ => "SecureBoot variable unreadable",
+    };
+    let klog = kernel_log_lines(&["Secure boot", "locked down"]);
+    let enforced = efivar == "SecureBoot=1";
+    say(&format!(
+        "  firmware: UEFI, Secure Boot: {} ({efivar})",
+        if enforced { "enabled" } else { "disabled" }
+    ));
+    for l in klog {
+        say(&format!("  kernel: {l}"));
+    }
+    Ok(())
+}
+
+fn step_settle(b: &mut Boot) -> Result<(), String> {
+    let max = Duration::from_secs(b.cmdline.settle_secs.max(1));
+    b.disks = disks::settle(Duration::from_secs(2), Duration::from_secs(3), max);
+    for d in &b.disks {
+        say(&format!(
+            "  disk {} ({} MiB{}) partitions: {}",
+            d.name,
+            d.sectors / 2048,
+            if d.removable { ", removable" } else { "" },
+            d.partitions.join(" ")
+        ));
+    }
+    if b.disks.is_empty() {
+        return Err("no disk found".into());
+    }
+    Ok(())
+}
+
+fn step_protect(b: &mut Boot) -> Result<(), String> {
+    b.protected = b.disks.iter().map(disks::protect).collect();
+    let mut bad = 0;
+    for p in &b.protected {
+        match &p.error {
+            None => say(&format!(
+                "  {} and its partitions are read-only",
+                p.disk.name
+            )),
+            Some(e) => {
+                bad += 1;
+                say(&format!(
+                    "  {} NOT PROTECTED, will not be read: {e}",
+                    p.disk.name
+                ));
+            }
+        }
+    }
+    if bad == b.protected.len() && bad > 0 {
+        return Err("no disk could be made read-only".into());
+    }
+    Ok(())
+}
+
+fn step_find_stick(b: &mut Boot) -> Result<(), String> {
+    let id = std::fs::read_to_string(STICK_ID_FILE).map_err(|e| format!("{STICK_ID_FILE}: {e}"))?;
+    let id = id.trim().to_string();
+    // USB sticks can show up late: retry (bounded), protecting every new disk before reading it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(b.cmdline.settle_secs.max(1));
+    loop {
+        let ok: Vec<disks::Disk> = b
+            .protected
+            .iter()
+            .filter(|p| p.error.is_none())
+            .map(|p| p.disk.clone())
+            .collect();
+        if let Some((d, p)) = disks::find_stick(&ok, &id) {
+            say(&format!(
+                "  the stick is {} (log partition {}): excluded from the scan",
+                d.name, p
+            ));
+            b.stick = Some((d, p));
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        for d in disks::list() {
+            if !b
+                .protected
+                .iter()
+                .any(|p| p.disk.name == d.name && p.disk.partitions == d.partitions)
+            {
+                let p = disks::protect(&d);
+                say(&format!(
+                    "  new disk {} {}",
+                    d.name,
+                    if p.error.is_none() {
+                        "made read-only"
+                    } else {
+                        "NOT PROTECTED"
+                    }
+                ));
+                b.protected.retain(|q| q.disk.name != d.name);
+                b.protected.push(p);
+            }
+        }
+    }
+    Err(format!(
+        "no partition labelled {} with {} = {id}: the record cannot be saved",
+        disks::LOG_LABEL,
+        disks::ID_FILE
+    ))
+}
+
+fn scan_targets(b: &Boot) -> Vec<PathBuf> {
+    let stick = b.stick.as_ref().map(|(d, _)| d.name.clone());
+    b.protected
+        .iter()
+        .filter(|p| p.error.is_none() && Some(&p.disk.name) != stick.as_ref())
+        .map(|p| p.disk.dev())
+        .collect()
+}
+
+fn step_scan(b: &mut Boot) -> Result<(), String> {
+    if !b.cmdline.auto {
+        say("  interactive mode comes with the console UI; boot the 'auto' entry to scan");
+        return Ok(());
+    }
+    // A disk we could not protect is never read: the scan is then incomplete at best.
+    let unprotected = b.protected.iter().filter(|p| p.error.is_some()).count();
+    let targets = scan_targets(b);
+    say(&format!(
+        "  scanning {}",
+        targets
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    let started = uptime();
+    let (lines, verdict) = supervise_scan(&targets, b.cmdline.threads)?;
+    let verdict = if unprotected > 0 && verdict == Verdict::Clean {
+        Verdict::Incomplete
+    } else {
+        verdict
+    };
+    b.records = lines;
+    b.verdict = Some(verdict);
+    let now = uptime();
+    say(&format!(
+        "  scan done: boot-to-scan-done {now:.1} s (guest clock), scan {:.1} s",
+        now - started
+    ));
+    Ok(())
+}
+
+/// Runs the scan in a forked child that streams JSON lines through a pipe; a crash of the
+/// child (panic, signal, out of memory) becomes an incomplete verdict, never a dead PID 1.
+fn supervise_scan(targets: &[PathBuf], threads: usize) -> Result<(Vec<String>, Verdict), String> {
+    let (r, w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+        None => {
+            drop(r);
+            let file = std::fs::File::from(w);
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                child_scan(targets, threads, file)
+            }));
+            let code = code.unwrap_or(3);
+            std::process::exit(code);
+        }
+        Some(child) => {
+            drop(w);
+            let reader = std::io::BufReader::new(std::fs::File::from(r));
+            let mut lines = Vec::new();
+            for l in reader.lines().take(10_000_000) {
+                match l {
+                    Ok(l) => lines.push(l),
+                    Err(_) => break,
+                }
+            }
+            let status = nix::sys::wait::waitpid(child, None);
+            let summary =
+                lines
+                    .iter()
+                    .rev()
+                    .find_map(|l| match serde_json::from_str::<Record>(l) {
+                        Ok(Record::Summary(s)) => Some(s),
+                        _ => None,
+                    });
+            let healthy = matches!(status, Ok(nix::sys::wait::WaitStatus::Exited(_, 0..=2)));
+            match (summary, healthy) {
+                (Some(s), true) => Ok((lines, s.verdict)),
+                (s, _) => {
+                    say(&format!("  the scan process ended abnormally: {status:?}"));
+                    let findings = lines
+                        .iter()
+                        .filter(|l| l.contains("\"type\":\"finding\""))
+                        .count() as u64;
+                    let verdict = if findings > 0 {
+                        Verdict::Infected
+                    } else {
+                        Verdict::Incomplete
+                    };
+                    let mut rec = s.unwrap_or(SummaryRecord {
+                        verdict,
+                        files: 0,
+                        scanned: 0,
+                        findings,
+                        bytes: 0,
+                        seconds: 0.0,
+                        skipped: 0,
+                        errors: 1,
+                        cancelled: false,
+                    });
+                    if rec.verdict == Verdict::Clean {
+                        rec.verdict = Verdict::Incomplete;
+                    }
+                    lines.push(Record::Summary(rec.clone()).to_json_line());
+                    Ok((lines, rec.verdict))
+                }
+            }
+        }
+    }
+}
+
+/// The sink of the scan child: every record to the pipe, findings also on the console.
+struct PipeSink {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl crate::sink::Sink for PipeSink {
+    fn record(&mut self, record: &Record) {
+        let line = record.to_json_line();
+        let _ = writeln!(self.out, "{line}");
+        let _ = self.out.flush();
+        match record {
+            Record::Finding(f) => say(&format!(
+                "  FOUND {} in {} volume {:?}: {}",
+                f.rule, f.disk, f.volume, f.path
+            )),
+            Record::Volume(v) => say(&format!(
+                "  volume {} #{}: {:?} {} files",
+                v.disk, v.volume, v.fs, v.files
+            )),
+            _ => {}
+        }
+    }
+}
+
+fn child_scan(targets: &[PathBuf], threads: usize, out: std::fs::File) -> i32 {
+    let mut sink = PipeSink {
+        out: std::io::BufWriter::new(out),
+    };
+    engine::scan(targets, Path::new(RULES_DIR), threads, &mut sink)
+}
+
+fn step_write(b: &mut Boot) -> Result<(), String> {
+    if b.records.is_empty() {
+        return Ok(());
+    }
+    let Some((disk, part)) = &b.stick else {
+        return Err("stick not identified: record not saved".into());
+    };
+    // Only now, and only for the identified stick, lift the read-only flag: the whole disk
+    // (the kernel checks it for partitions too) and the log partition. The boot partition stays
+    // read-only.
+    for dev in [disk.dev(), Path::new("/dev").join(part)] {
+        let f = std::fs::File::open(&dev).map_err(|e| format!("{}: {e}", dev.display()))?;
+        sys::clear_block_device_read_only(&f).map_err(|e| format!("{}: {e}", dev.display()))?;
+    }
+    for p in disk.partitions.iter().filter(|p| *p != part) {
+        if let Ok(f) = std::fs::File::open(Path::new("/dev").join(p)) {
+            let _ = crate::sys::set_block_device_read_only(&f);
+        }
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = format!(
+        "{}-{}.jsonl",
+        logpart::utc_stamp(secs),
+        logpart::host_name()
+    );
+    let path = logpart::write_record(&Path::new("/dev").join(part), &name, &b.records)
+        .map_err(|e| e.to_string())?;
+    say(&format!(
+        "  record saved: {}:/{path} ({} lines)",
+        disks::LOG_LABEL,
+        b.records.len()
+    ));
+    // Back to read-only for the rest of the session.
+    for dev in [disk.dev(), Path::new("/dev").join(part)] {
+        if let Ok(f) = std::fs::File::open(&dev) {
+            let _ = crate::sys::set_block_device_read_only(&f);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_protect_disks_before_any_read() {
+        let pos = |n: &str| STEPS.iter().position(|s| s.name.contains(n)).unwrap();
+        assert!(pos("devtmpfs") < pos("load storage"));
+        assert!(pos("settle") < pos("read-only"));
+        assert!(pos("read-only") < pos("find the stick"));
+        assert!(pos("find the stick") < pos("scan"));
+        assert!(pos("scan") < pos("write the record"));
+        assert!(STEPS[pos("read-only")].required);
+        assert!(STEPS[..3].iter().all(|s| s.required));
+    }
+
+    #[test]
+    fn mirror_console_only_for_a_serial_console_that_is_not_last() {
+        mirror_console("console=tty0 console=ttyS0,115200");
+        assert!(MIRROR.lock().unwrap().is_none());
+        mirror_console("quiet");
+        assert!(MIRROR.lock().unwrap().is_none());
+    }
+}
