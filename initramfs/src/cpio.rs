@@ -77,7 +77,6 @@ impl Archive {
         self.entries.len()
     }
 
-
     /// The uncompressed `newc` bytes, entries sorted by path, owners zeroed, mtime fixed.
     pub fn to_newc(&self, mtime: u32) -> Vec<u8> {
         let mut out = Vec::new();

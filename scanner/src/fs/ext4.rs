@@ -38,6 +38,8 @@ const FS: &str = "ext4";
 
 /// Deepest directory nesting walked (path resolution in the crate stops at 4096 bytes anyway).
 pub const MAX_DEPTH: usize = 512;
+/// How many earlier copies of a directory on one ancestor chain make it a cycle.
+const CYCLE_REPEATS: usize = 2;
 /// Most entries taken from one directory.
 pub const MAX_DIR_ENTRIES: usize = 1_000_000;
 /// Most entries taken from the whole volume.
@@ -656,12 +658,21 @@ impl Walker for Ext4Walker {
                         meta,
                         listing: hasher.finish(),
                     };
+                    // ext4-view does not expose directory inode numbers, so a directory is
+                    // recognised by its metadata and listing. Two distinct directories can look
+                    // alike (same times to the nanosecond in images made by `mke2fs -d`, e.g.
+                    // `gyp/pylib/gyp`), but only a real cycle repeats again and again: call it
+                    // a cycle at the third occurrence on one chain.
                     let mut up = job.parent.as_ref();
                     let mut cycle = None;
+                    let mut seen = 0;
                     while let Some(c) = up {
                         if c.key == key {
-                            cycle = Some(c.path.clone());
-                            break;
+                            seen += 1;
+                            if seen == CYCLE_REPEATS {
+                                cycle = Some(c.path.clone());
+                                break;
+                            }
                         }
                         up = c.parent.as_ref();
                     }
@@ -1074,11 +1085,51 @@ mod tests {
         let walk = within(120, move || {
             collect(&mut open_path(&path).unwrap(), u64::MAX)
         });
-        match walk.get("/dir/sub/back") {
+        // The loop is walked once more (ext4-view hides inode numbers, so a look-alike is not
+        // yet proof), then cut at its third occurrence on the chain.
+        match walk.get("/dir/sub/back/sub/back") {
             Some(Outcome::Error(e)) => assert!(e.contains("cycle"), "{e}"),
             other => panic!("{other:?} in {walk:?}"),
         }
+        assert!(walk
+            .keys()
+            .all(|p| !p.starts_with("/dir/sub/back/sub/back/")));
+        // The files met again on the extra pass are the same inodes: hard-link dedupe drops them.
         assert_eq!(data_only(&walk).len(), 4);
+    }
+
+    #[test]
+    fn look_alike_nested_directories_are_not_a_cycle() {
+        // /a/d/d/f: both `d` have the same single entry and, with fixed times, the same metadata.
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(src.path().join("a/d/d")).unwrap();
+        std::fs::write(src.path().join("a/d/d/f"), b"payload").unwrap();
+        for d in ["a/d/d", "a/d", "a", "."] {
+            let st = Command::new("touch")
+                .args(["-h", "-d", "@1000000000"])
+                .arg(src.path().join(d))
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+        let img = tempfile::NamedTempFile::new().unwrap();
+        let st = Command::new("mke2fs")
+            .env("E2FSPROGS_FAKE_TIME", "1000000000")
+            .args(["-q", "-F", "-t", "ext4", "-I", "256", "-d"])
+            .arg(src.path())
+            .arg(img.path())
+            .arg("4M")
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let path = img.path().to_path_buf();
+        let walk = within(60, move || {
+            collect(&mut open_path(&path).unwrap(), u64::MAX)
+        });
+        assert!(
+            matches!(walk.get("/a/d/d/f"), Some(Outcome::Data(..))),
+            "{walk:?}"
+        );
     }
 
     #[test]
