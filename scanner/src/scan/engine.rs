@@ -45,8 +45,10 @@ const OVERLAP: usize = 64 * 1024;
 const READ_CHUNK: usize = 1024 * 1024;
 /// Error messages kept as notes in a volume record (the count is always exact).
 const MAX_ERROR_NOTES: usize = 20;
-/// Buffers kept for reuse.
-const POOL: usize = 16;
+/// Buffers kept for reuse: enough for every worker's job in flight, and only small ones (a
+/// kept 64 MiB buffer is resident memory for nothing; reuse matters for the many small files).
+const POOL: usize = 8;
+const POOL_BUFFER_MAX: usize = 4 * READ_CHUNK;
 
 /// What the user can tune.
 #[derive(Debug, Clone)]
@@ -827,7 +829,7 @@ impl<'e, 's> Run<'e, 's> {
             }
         }
         let mut data = done.data;
-        if self.pool.len() < POOL && data.capacity() <= 2 * BLOCK {
+        if self.pool.len() < POOL && data.capacity() <= POOL_BUFFER_MAX {
             data.clear();
             self.pool.push(data);
         }
