@@ -42,6 +42,9 @@ pub struct Options {
     pub stick_id: Option<String>,
     /// mtime of every entry.
     pub mtime: u32,
+    /// Modules that must be present (with their dependency closure); empty means the stick's
+    /// own list, `modules::REQUIRED`. Tests name a synthetic tree's modules here.
+    pub required: Vec<String>,
 }
 
 fn add_rules(a: &mut Archive, p: &Path) -> Result<()> {
@@ -93,7 +96,12 @@ pub fn build(o: &Options) -> Result<(Vec<u8>, Vec<String>)> {
         );
     }
     if let Some(moddir) = &o.kernel_modules {
-        let sel = modules::select(moddir, modules::REQUIRED, modules::INCLUDED_DIRS)?;
+        let required: Vec<&str> = if o.required.is_empty() {
+            modules::REQUIRED.to_vec()
+        } else {
+            o.required.iter().map(String::as_str).collect()
+        };
+        let sel = modules::select(moddir, &required, modules::INCLUDED_DIRS)?;
         let mut total = 0usize;
         for m in sel.modules.values() {
             let bytes = std::fs::read(&m.path)?; // byte for byte: the signature stays valid
@@ -279,6 +287,7 @@ mod tests {
             rules: vec![d.join("rules")],
             stick_id: Some("abc".into()),
             mtime: 0,
+            required: Vec::new(),
         };
         let (one, _) = build(&o).unwrap();
         let (two, _) = build(&o).unwrap();
@@ -318,6 +327,11 @@ mod tests {
         let o = Options {
             kernel_modules: Some(moddir.clone()),
             init: d.join("init"),
+            required: if real.is_some() {
+                Vec::new()
+            } else {
+                vec!["ahci".into()]
+            },
             ..Default::default()
         };
         let (gz, _) = build(&o).unwrap();
