@@ -25,7 +25,7 @@ use super::rules::{hex, RuleSet};
 use super::worker::{self, Done, Job, Outcome, RuleHit};
 use crate::disk::table::{read_partition_table, Partition, PartitionType};
 use crate::fs::{guard, Content, FileMeta, FsError, SkipReason, VolumeInfo, WalkEnd, Walker};
-use crate::io::{Device, FileDevice, ReadAt, Slice};
+use crate::io::{Device, FileDevice, ReadAt, ReadSeekAdapter, Slice};
 use crate::record::{
     DiskRecord, FindingKind, FindingRecord, FsKind, Record, SummaryRecord, TableKind, Verdict,
     VolumeRecord, VolumeStatus,
@@ -262,10 +262,14 @@ impl Slot {
     }
 }
 
-/// Whether an oversize file is streamed or refused.
-enum Mode {
-    Full,
-    Blocks,
+/// Sums of the volume records (and unopenable targets, as errors), for the summary.
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    files: u64,
+    scanned: u64,
+    bytes: u64,
+    skipped: u64,
+    errors: u64,
 }
 
 struct Run<'e, 's> {
@@ -285,7 +289,7 @@ struct Run<'e, 's> {
     cancelled: bool,
     progress: Progress,
     last_progress: Instant,
-    totals: (u64, u64, u64, u64, u64),
+    totals: Totals,
 }
 
 impl<'e, 's> Run<'e, 's> {
@@ -317,7 +321,7 @@ impl<'e, 's> Run<'e, 's> {
             cancelled: false,
             progress: Progress::default(),
             last_progress: Instant::now(),
-            totals: (0, 0, 0, 0, 0),
+            totals: Totals::default(),
         }
     }
 
@@ -330,7 +334,7 @@ impl<'e, 's> Run<'e, 's> {
 
     fn unopenable(&mut self, name: &str, e: &io::Error) {
         self.incomplete = true;
-        self.totals.4 += 1;
+        self.totals.errors += 1;
         self.sink.record(&Record::Disk(DiskRecord {
             disk: name.to_string(),
             size: 0,
@@ -372,7 +376,7 @@ impl<'e, 's> Run<'e, 's> {
         }));
         if self.engine.opts.boot_areas {
             let slot = self.new_slot(&target.name, None, false);
-            self.scan_area(slot, dev, 0, BOOT_AREA, "<mbr>");
+            self.scan_area(slot, dev, BOOT_AREA, "<mbr>");
             self.wait_slot(slot);
         }
         if kind == TableKind::None {
@@ -414,7 +418,9 @@ impl<'e, 's> Run<'e, 's> {
         let slot = self.new_slot(&target.name, Some(part.number), true);
         if self.engine.opts.boot_areas {
             let area = self.new_slot(&target.name, Some(part.number), false);
-            self.scan_area(area, &dev, part.start, VOLUME_BOOT_AREA, "<boot sector>");
+            if !within_mbr_area(part.start, VOLUME_BOOT_AREA.min(dev.size())) {
+                self.scan_area(area, &dev, VOLUME_BOOT_AREA, "<boot sector>");
+            }
             self.wait_slot(area);
         }
         let mut info = VolumeInfo::default();
@@ -473,11 +479,11 @@ impl<'e, 's> Run<'e, 's> {
             notes,
             bytes: s.bytes,
         };
-        self.totals.0 += s.files;
-        self.totals.1 += s.scanned;
-        self.totals.2 += s.bytes;
-        self.totals.3 += s.skipped_total();
-        self.totals.4 += s.errors;
+        self.totals.files += s.files;
+        self.totals.scanned += s.scanned;
+        self.totals.bytes += s.bytes;
+        self.totals.skipped += s.skipped_total();
+        self.totals.errors += s.errors;
         self.sink.record(&Record::Volume(record));
     }
 
@@ -506,7 +512,9 @@ impl<'e, 's> Run<'e, 's> {
                 self.slots[slot].volume,
                 false,
             );
-            self.scan_area(area, dev, part.start, RAW_VOLUME_LIMIT, "<raw volume>");
+            if !within_mbr_area(part.start, dev.size()) {
+                self.scan_area(area, dev, RAW_VOLUME_LIMIT, "<raw volume>");
+            }
             self.wait_slot(area);
         }
         VolumeStatus::Unsupported
@@ -586,19 +594,11 @@ impl<'e, 's> Run<'e, 's> {
                         0,
                     );
                 } else {
-                    let mode = if meta.size > self.engine.opts.max_file_size {
-                        Mode::Blocks
+                    if meta.size > self.engine.opts.max_file_size {
+                        self.scan_blocks(slot, &meta.path, meta.stream.clone(), reader, Vec::new());
                     } else {
-                        Mode::Full
-                    };
-                    self.scan_content(
-                        slot,
-                        &meta.path,
-                        meta.stream.clone(),
-                        reader,
-                        meta.size,
-                        mode,
-                    );
+                        self.scan_content(slot, &meta.path, meta.stream.clone(), reader, meta.size);
+                    }
                 }
             }
         }
@@ -606,24 +606,19 @@ impl<'e, 's> Run<'e, 's> {
         ControlFlow::Continue(())
     }
 
-    /// Scans a raw area of a volume (boot code), as a job in the given non-file slot.
-    /// `disk_offset` is where the volume starts on its disk: an area that lies entirely in the
-    /// disk's first MiB was already scanned as `<mbr>` and is not scanned twice.
-    fn scan_area(&mut self, slot: usize, dev: &Device, disk_offset: u64, len: u64, name: &str) {
+    /// Scans the first `len` bytes of a device (boot code, raw partitions) as a job in the
+    /// given non-file slot.
+    fn scan_area(&mut self, slot: usize, dev: &Device, len: u64, name: &str) {
         let len = len.min(dev.size());
-        if len == 0 || (name != "<mbr>" && disk_offset.saturating_add(len) <= BOOT_AREA) {
+        if len == 0 {
             return;
         }
-        let offset = 0;
-        let mut reader = DeviceReader {
-            dev: dev.clone(),
-            pos: offset,
-            end: offset + len,
-        };
-        self.scan_content(slot, name, None, &mut reader, len, Mode::Full);
+        let mut reader = ReadSeekAdapter::new(Arc::new(Slice::new(dev.clone(), 0, len)));
+        self.scan_content(slot, name, None, &mut reader, len);
     }
 
-    /// Reads one file's content and hands it to a worker, or streams it in blocks mode.
+    /// Reads one file's content (declared `size` within the full-scan limit) and hands it to
+    /// a worker; a file that turns out longer than the limit continues in blocks mode.
     fn scan_content(
         &mut self,
         slot: usize,
@@ -631,13 +626,8 @@ impl<'e, 's> Run<'e, 's> {
         stream: Option<String>,
         reader: &mut dyn Read,
         size: u64,
-        mode: Mode,
     ) {
         let limit = self.engine.opts.max_file_size;
-        if let Mode::Blocks = mode {
-            self.scan_blocks(slot, path, stream, reader, Vec::new());
-            return;
-        }
         let want = size.min(limit);
         self.wait_budget(want);
         let mut buf = self.pool.pop().unwrap_or_default();
@@ -884,7 +874,13 @@ impl<'e, 's> Run<'e, 's> {
             self.drain(true);
         }
         self.jobs = None;
-        let (files, scanned, bytes, skipped, errors) = self.totals;
+        let Totals {
+            files,
+            scanned,
+            bytes,
+            skipped,
+            errors,
+        } = self.totals;
         let verdict = if self.findings > 0 {
             Verdict::Infected
         } else if self.incomplete || self.cancelled || skipped > 0 || errors > 0 {
@@ -983,24 +979,10 @@ fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, cap: u64, hint: u64) -> 
     result
 }
 
-/// A `Read` over a range of a device (boot areas).
-struct DeviceReader {
-    dev: Device,
-    pos: u64,
-    end: u64,
-}
-
-impl Read for DeviceReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = usize::try_from(self.end.saturating_sub(self.pos)).unwrap_or(usize::MAX);
-        let n = buf.len().min(left);
-        if n == 0 {
-            return Ok(0);
-        }
-        let got = self.dev.read_at(self.pos, &mut buf[..n])?;
-        self.pos += got as u64;
-        Ok(got)
-    }
+/// Whether `len` bytes from disk offset `start` lie inside the disk's first MiB, which is
+/// always scanned as `<mbr>`: such a volume area is not scanned twice.
+fn within_mbr_area(start: u64, len: u64) -> bool {
+    start.saturating_add(len) <= BOOT_AREA
 }
 
 #[cfg(test)]
