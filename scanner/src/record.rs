@@ -250,10 +250,116 @@ pub struct SummaryRecord {
     pub cancelled: bool,
 }
 
+/// Which rule set a scan used: shown on the welcome screen, written in every record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RulesInfo {
+    /// Where the rules came from (`embedded defaults`, a path, a bundle file name).
+    pub origin: String,
+    /// The bundle's version (`YYYY.MM.DD.N` for signed bundles); `source` for rules compiled
+    /// from source files.
+    pub version: String,
+    /// When the rules were made (UTC, RFC 3339), when known (bundles carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// SHA-256 of the bundle file, compiled file or the sources (stable order).
+    pub sha256: String,
+    /// Number of YARA rules.
+    pub rules: usize,
+    /// Number of SHA-256 IOCs.
+    #[serde(default)]
+    pub iocs: usize,
+}
+
+/// How the scan was run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    /// `scanner scan` on a workstation (forensic use, tests).
+    #[default]
+    Command,
+    /// The stick's console UI, an operator in front of it.
+    Interactive,
+    /// The stick's unattended boot entry (`vigie.auto=1`).
+    Unattended,
+}
+
+/// One disk of the scanned machine as the kernel describes it (sysfs), for the host record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostDisk {
+    /// Kernel name (`sda`, `nvme0n1`).
+    pub name: String,
+    /// Model string, trimmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Serial number, trimmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Bus (`sata`, `nvme`, `usb`, `virtio`, `ide`, `scsi`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bus: Option<String>,
+    /// Whether this disk was scanned (false for the stick, for an unselected or unprotectable disk).
+    pub scanned: bool,
+}
+
+/// `{"type":"host",...}`: first line of a record on the stick: who scanned what, when, how.
+///
+/// Issue 5 owns the details; fields may be added, never renamed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostRecord {
+    /// Unique id of this scan (stick id + start time + random): merging records of several
+    /// sticks counts each scan once by this id.
+    pub scan_id: String,
+    /// The stick's identity (`VIGIE.ID`), if run from a stick.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stick_id: Option<String>,
+    /// `scanner` version.
+    pub scanner_version: String,
+    /// The rule set used.
+    pub rules: RulesInfo,
+    /// Start time as read from the clock named in `clock` (RFC 3339).
+    pub started: String,
+    /// End time, same clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
+    /// Which clock the times come from and how far it can be trusted (`rtc-utc`, `rtc-local`,
+    /// `system`).
+    pub clock: String,
+    /// How it was run.
+    pub mode: RunMode,
+    /// Whether every disk was scanned (`false` when the operator chose disks).
+    pub full: bool,
+    /// Whether the operator (or a crash) stopped the scan before the end.
+    #[serde(default)]
+    pub cancelled: bool,
+    /// Asset tag / device name typed by the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_tag: Option<String>,
+    /// DMI (SMBIOS) identity: `sys_vendor`, `product_name`, `product_serial`, `board_vendor`,
+    /// `board_name`, `board_serial`, `product_uuid`, ... as found.
+    #[serde(default)]
+    pub dmi: BTreeMap<String, String>,
+    /// The machine's disks.
+    #[serde(default)]
+    pub disks: Vec<HostDisk>,
+    /// Windows computer names read from the scanned SYSTEM hives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows_names: Vec<String>,
+    /// Linux host names read from scanned `/etc/hostname` files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linux_names: Vec<String>,
+    /// Free-form remarks (a crashed scan child, a full log partition, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
 /// One line of the JSON Lines output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Record {
+    /// See [`HostRecord`] (records on the stick only).
+    Host(HostRecord),
     /// See [`DiskRecord`].
     Disk(DiskRecord),
     /// See [`VolumeRecord`].

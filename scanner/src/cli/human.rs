@@ -42,6 +42,11 @@ impl Sink for HumanSink {
         self.clear_progress();
         let mut out = std::io::stdout().lock();
         let _ = match record {
+            Record::Host(h) => writeln!(
+                out,
+                "scan {} by scanner {}, rules {} ({} rules)",
+                h.scan_id, h.scanner_version, h.rules.version, h.rules.rules
+            ),
             Record::Disk(d) => {
                 let r = writeln!(
                     out,

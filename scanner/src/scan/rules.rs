@@ -80,6 +80,18 @@ impl RuleSet {
         self.len() == 0
     }
 
+    /// What identifies this set in records and on the welcome screen.
+    pub fn info(&self) -> crate::record::RulesInfo {
+        crate::record::RulesInfo {
+            origin: self.origin.clone(),
+            version: "source".into(),
+            created: None,
+            sha256: self.sha256.clone(),
+            rules: self.len(),
+            iocs: 0,
+        }
+    }
+
     /// The embedded default rules.
     pub fn defaults() -> Result<Self, RulesError> {
         let sources: Vec<(String, Vec<u8>)> = DEFAULT_SOURCES
