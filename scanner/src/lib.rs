@@ -8,6 +8,7 @@
 //! - [`scan`]: rules, hash IOCs, worker threads, per-file accounting;
 //! - [`record`] and [`sink`]: the JSON Lines contract and where records go.
 
+pub mod bundle;
 pub mod cli;
 pub mod disk;
 pub mod fs;

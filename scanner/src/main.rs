@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
+        Command::Rules(args) => vigie::cli::rules::run(args),
         Command::Scan(args) => {
             let engine = match Engine::new(args.options()) {
                 Ok(e) => e,

@@ -4,6 +4,7 @@
 //! and maps the verdict to the exit status.
 
 mod human;
+pub mod rules;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ pub enum Command {
     ///
     /// Exit status: 0 clean, 1 threats found, 2 errors or incomplete coverage (no threat).
     Scan(ScanArgs),
+    /// Rule bundles: keygen, pack, verify; check third-party rule sets.
+    Rules(rules::RulesArgs),
 }
 
 /// `scanner scan` arguments.
@@ -157,7 +160,9 @@ mod tests {
             "a.img",
         ])
         .unwrap();
-        let Command::Scan(args) = cli.command;
+        let Command::Scan(args) = cli.command else {
+            panic!("not a scan command")
+        };
         let o = args.options();
         assert_eq!(
             (o.threads, o.max_file_size, o.skip_larger, o.boot_areas),

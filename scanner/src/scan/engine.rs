@@ -131,7 +131,7 @@ impl Engine {
             Some(p) => RuleSet::load(p)?,
             None => RuleSet::defaults()?,
         };
-        let mut iocs = HashIocs::default();
+        let mut iocs = rules.iocs.clone();
         for h in &opts.hashes {
             iocs.load_file(h)?;
         }

@@ -13,6 +13,20 @@ const DEFAULT_SOURCES: &[(&str, &str)] = &[("eicar", include_str!("../../../rule
 /// Upper bound on the rule files read from one directory (a runaway tree is an error).
 const MAX_RULE_FILES: usize = 100_000;
 
+/// LOKI/THOR external variables: defined (empty) at compile time, set per scanned file.
+pub const EXTERNAL_VARS: [&str; 5] = ["filename", "filepath", "extension", "filetype", "owner"];
+
+/// What a signed bundle says about the rules it carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleInfo {
+    /// Manifest version.
+    pub version: String,
+    /// Manifest creation time.
+    pub created: String,
+    /// SHA-256 of the bundle file.
+    pub sha256: String,
+}
+
 /// A compiled rule set and what identifies it in a record.
 pub struct RuleSet {
     /// Compiled rules.
@@ -23,6 +37,10 @@ pub struct RuleSet {
     pub sha256: String,
     /// Number of source files (or 1 for a compiled file).
     pub files: usize,
+    /// Set when the rules came from a bundle.
+    pub bundle: Option<BundleInfo>,
+    /// Indicators that came with the rules (a bundle's IOC lists).
+    pub iocs: super::iocs::HashIocs,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -82,13 +100,32 @@ impl RuleSet {
 
     /// What identifies this set in records and on the welcome screen.
     pub fn info(&self) -> crate::record::RulesInfo {
+        let b = self.bundle.as_ref();
         crate::record::RulesInfo {
             origin: self.origin.clone(),
-            version: "source".into(),
-            created: None,
+            version: b.map_or_else(|| "source".into(), |b| b.version.clone()),
+            created: b.map(|b| b.created.clone()),
             sha256: self.sha256.clone(),
             rules: self.len(),
-            iocs: 0,
+            iocs: self.iocs.len(),
+        }
+    }
+
+    /// Rules that came out of a verified bundle.
+    pub fn from_bundle(
+        rules: yara_x::Rules,
+        origin: &str,
+        info: BundleInfo,
+        iocs: super::iocs::HashIocs,
+        files: usize,
+    ) -> Self {
+        Self {
+            rules,
+            origin: origin.to_string(),
+            sha256: info.sha256.clone(),
+            files,
+            bundle: Some(info),
+            iocs,
         }
     }
 
@@ -132,6 +169,24 @@ impl RuleSet {
             return compile_sources(&path.display().to_string(), &sources);
         }
         let bytes = std::fs::read(path).map_err(io)?;
+        if bytes.starts_with(crate::bundle::MAGIC) {
+            // The signature is checked at boot and by `scanner rules verify`; here (a workstation
+            // command) the bundle's own hashes are checked.
+            let b = crate::bundle::Bundle::open_unverified(&bytes).map_err(|e| {
+                RulesError::Deserialize {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                }
+            })?;
+            let origin = path.display().to_string();
+            return b
+                .rule_set(&origin)
+                .map(|(set, _)| set)
+                .map_err(|e| RulesError::Deserialize {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                });
+        }
         if is_compiled(&bytes) {
             let rules =
                 yara_x::Rules::deserialize(&bytes).map_err(|e| RulesError::Deserialize {
@@ -143,6 +198,8 @@ impl RuleSet {
                 origin: path.display().to_string(),
                 sha256: hex(&Sha256::digest(&bytes)),
                 files: 1,
+                bundle: None,
+                iocs: Default::default(),
             });
         }
         let ns = path
@@ -190,11 +247,22 @@ fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>, root: &Path) -> Result
     Ok(())
 }
 
-fn compile_sources(origin: &str, sources: &[(String, Vec<u8>)]) -> Result<RuleSet, RulesError> {
+/// A compiler with Vigie's settings: relaxed regexp syntax (must be set before the first
+/// source: rule sets written for libyara use escapes yara-x's strict syntax refuses) and the
+/// LOKI/THOR external variables defined.
+pub fn new_compiler<'a>() -> yara_x::Compiler<'a> {
     let mut compiler = yara_x::Compiler::new();
-    // Must be set before the first source is added. Real-world rule sets written for
-    // libyara use regexp escapes that yara-x's strict syntax refuses.
     compiler.relaxed_re_syntax(true);
+    for v in EXTERNAL_VARS {
+        // Cannot fail: fresh compiler, valid identifiers, distinct names.
+        let _ = compiler.define_global(v, "");
+    }
+    compiler
+}
+
+/// Compiles `sources`; the first error fails the whole set (Vigie's own rules).
+pub fn compile_sources(origin: &str, sources: &[(String, Vec<u8>)]) -> Result<RuleSet, RulesError> {
+    let mut compiler = new_compiler();
     let mut hasher = Sha256::new();
     for (ns, bytes) in sources {
         hasher.update(ns.as_bytes());
@@ -214,7 +282,136 @@ fn compile_sources(origin: &str, sources: &[(String, Vec<u8>)]) -> Result<RuleSe
         origin: origin.to_string(),
         sha256: hex(&hasher.finalize()),
         files: sources.len(),
+        bundle: None,
+        iocs: Default::default(),
     })
+}
+
+/// Imports in `text` that this yara-x does not know.
+fn unknown_imports(text: &str) -> Vec<String> {
+    let known: Vec<&str> = yara_x::mods::module_names().collect();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let l = line.trim_start();
+        if let Some(rest) = l.strip_prefix("import") {
+            let name = rest.trim().trim_matches('"');
+            if !name.is_empty() && !known.contains(&name) && !out.iter().any(|o| o == name) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Rough count of rule declarations in a source (for `kept/total` of files that do not
+/// parse at all).
+pub fn count_declared_rules(text: &str) -> usize {
+    text.lines()
+        .filter(|l| {
+            let mut w = l.split_whitespace();
+            let mut first = w.next();
+            while matches!(first, Some("private" | "global")) {
+                first = w.next();
+            }
+            first == Some("rule") && w.next().is_some()
+        })
+        .count()
+}
+
+/// What `check` found in one file.
+#[derive(Debug, Clone, Default)]
+pub struct FileCheck {
+    /// Relative path (the namespace).
+    pub path: String,
+    /// Rules declared.
+    pub total: usize,
+    /// Rules compiled.
+    pub kept: usize,
+    /// Compile errors (first lines).
+    pub errors: Vec<String>,
+}
+
+/// Result of [`check_sources`].
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    /// Per file.
+    pub files: Vec<FileCheck>,
+}
+
+impl CheckReport {
+    /// Rules kept.
+    pub fn kept(&self) -> usize {
+        self.files.iter().map(|f| f.kept).sum()
+    }
+    /// Rules declared.
+    pub fn total(&self) -> usize {
+        self.files.iter().map(|f| f.total).sum()
+    }
+}
+
+fn add_lenient(compiler: &mut yara_x::Compiler<'_>, ns: &str, text: &str) -> Vec<String> {
+    for m in unknown_imports(text) {
+        compiler.ignore_module(m);
+    }
+    let before = compiler.errors().len();
+    compiler.new_namespace(ns);
+    let _ = compiler.add_source(yara_x::SourceCode::from(text).with_origin(ns));
+    compiler.errors()[before..]
+        .iter()
+        .map(|e| e.to_string().lines().next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Compiles third-party sources with the compatibility settings, keeping every rule that
+/// compiles; never fails.
+pub fn compile_lenient(origin: &str, sources: &[(String, Vec<u8>)]) -> RuleSet {
+    let mut compiler = new_compiler();
+    let mut hasher = Sha256::new();
+    for (ns, bytes) in sources {
+        hasher.update(ns.as_bytes());
+        hasher.update([0]);
+        hasher.update(bytes);
+        add_lenient(&mut compiler, ns, &String::from_utf8_lossy(bytes));
+    }
+    RuleSet {
+        rules: compiler.build(),
+        origin: origin.to_string(),
+        sha256: hex(&hasher.finalize()),
+        files: sources.len(),
+        bundle: None,
+        iocs: Default::default(),
+    }
+}
+
+/// Compiles each file on its own (so errors are attributed) and reports what was kept.
+pub fn check_sources(sources: &[(String, Vec<u8>)]) -> CheckReport {
+    let mut report = CheckReport::default();
+    for (ns, bytes) in sources {
+        let text = String::from_utf8_lossy(bytes);
+        let mut compiler = new_compiler();
+        let errors = add_lenient(&mut compiler, ns, &text);
+        let kept = compiler.build().iter().len();
+        let total = count_declared_rules(&text).max(kept);
+        report.files.push(FileCheck {
+            path: ns.clone(),
+            total,
+            kept,
+            errors,
+        });
+    }
+    report
+}
+
+/// Number of rules per namespace.
+pub fn rules_per_namespace(rules: &yara_x::Rules) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for r in rules.iter() {
+        match out.iter_mut().find(|(n, _)| n == r.namespace()) {
+            Some((_, c)) => *c += 1,
+            None => out.push((r.namespace().to_string(), 1)),
+        }
+    }
+    out
 }
 
 /// Lowercase hex.
