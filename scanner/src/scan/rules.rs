@@ -8,7 +8,68 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 /// The default rule sources, embedded in the binary so that `scanner scan` works anywhere.
-const DEFAULT_SOURCES: &[(&str, &str)] = &[("eicar", include_str!("../../../rules/eicar.yar"))];
+/// Namespace = path under `rules/` without `.yar`.
+pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
+    ("test/eicar", include_str!("../../../rules/test/eicar.yar")),
+    (
+        "ransomware/wannacry",
+        include_str!("../../../rules/ransomware/wannacry.yar"),
+    ),
+    (
+        "ransomware/notpetya",
+        include_str!("../../../rules/ransomware/notpetya.yar"),
+    ),
+    (
+        "ransomware/ryuk",
+        include_str!("../../../rules/ransomware/ryuk.yar"),
+    ),
+    (
+        "ransomware/conti",
+        include_str!("../../../rules/ransomware/conti.yar"),
+    ),
+    (
+        "ransomware/lockbit",
+        include_str!("../../../rules/ransomware/lockbit.yar"),
+    ),
+    (
+        "ransomware/blackcat",
+        include_str!("../../../rules/ransomware/blackcat.yar"),
+    ),
+    (
+        "loaders/emotet",
+        include_str!("../../../rules/loaders/emotet.yar"),
+    ),
+    (
+        "loaders/trickbot",
+        include_str!("../../../rules/loaders/trickbot.yar"),
+    ),
+    (
+        "loaders/qakbot",
+        include_str!("../../../rules/loaders/qakbot.yar"),
+    ),
+    (
+        "offensive/cobaltstrike",
+        include_str!("../../../rules/offensive/cobaltstrike.yar"),
+    ),
+    (
+        "credentials/mimikatz",
+        include_str!("../../../rules/credentials/mimikatz.yar"),
+    ),
+    (
+        "credentials/dumpers",
+        include_str!("../../../rules/credentials/dumpers.yar"),
+    ),
+    (
+        "webshells/webshells",
+        include_str!("../../../rules/webshells/webshells.yar"),
+    ),
+];
+
+/// The default SHA-256 IOC lists (list name, text).
+pub const DEFAULT_IOCS: &[(&str, &str)] = &[(
+    "ransomware.sha256",
+    include_str!("../../../rules/iocs/ransomware.sha256"),
+)];
 
 /// Upper bound on the rule files read from one directory (a runaway tree is an error).
 const MAX_RULE_FILES: usize = 100_000;
@@ -135,7 +196,12 @@ impl RuleSet {
             .iter()
             .map(|(ns, src)| ((*ns).to_string(), src.as_bytes().to_vec()))
             .collect();
-        compile_sources("embedded defaults", &sources)
+        let mut set = compile_sources("embedded defaults", &sources)?;
+        for (list, text) in DEFAULT_IOCS {
+            // Checked by the default_rules tests; a bad line cannot ship.
+            let _ = set.iocs.load_str(text, list);
+        }
+        Ok(set)
     }
 
     /// Loads `path`: a compiled yara-x file, a `.yar`/`.yara` source, or a directory of them
