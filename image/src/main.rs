@@ -331,7 +331,9 @@ fn build(o: &Options) -> Result<()> {
                 ("VIGIE.ID".into(), format!("{}\n", o.stick_id).into_bytes()),
                 (
                     "README.TXT".into(),
-                    b"Vigie scan records are in VIGIE\\scans (JSON Lines, one file per scan).\r\n"
+                    b"Vigie scan records are in VIGIE\\scans (JSON Lines, one file per scan).\r\n\
+                      Rule updates: copy a signed bundle (.vgb) into the updates folder; it is\r\n\
+                      checked and used at the next boot, then kept in VIGIE\\rules.\r\n"
                         .to_vec(),
                 ),
             ],
@@ -343,7 +345,12 @@ fn build(o: &Options) -> Result<()> {
         // Folders are made by mtools: fatfs 0.3.6's create_dir writes long-name entries before
         // `.`/`..` (and `..` = 2 for the root), which fsck.fat and strict readers reject.
         let mut dirs: Vec<String> = match p.role {
-            Role::Logs => vec!["VIGIE".into(), "VIGIE/scans".into()],
+            Role::Logs => vec![
+                "VIGIE".into(),
+                "VIGIE/scans".into(),
+                "VIGIE/rules".into(),
+                "updates".into(),
+            ],
             Role::Boot => Vec::new(),
         };
         for (path, _) in &content {

@@ -11,6 +11,7 @@ mod engine;
 pub mod logpart;
 pub mod modalias;
 mod sys;
+pub mod update;
 
 use crate::record::{Record, SummaryRecord, Verdict};
 use cmdline::Cmdline;
@@ -98,6 +99,8 @@ struct Boot {
     stick: Option<(disks::Disk, String)>,
     records: Vec<String>,
     verdict: Option<Verdict>,
+    /// The rule bundle chosen by the "rules" step (path for the scan, what records show).
+    rules: Option<(PathBuf, crate::record::RulesInfo)>,
 }
 
 type StepFn = fn(&mut Boot) -> Result<(), String>;
@@ -164,6 +167,15 @@ const STEPS: &[Step] = &[
         name: "find the stick by identity",
         required: false,
         run: step_find_stick,
+    },
+    Step {
+        name: "rules: choose the bundle (embedded, kept, or a signed update)",
+        required: false,
+        run: |b| {
+            let stick = b.stick.as_ref().map(|(d, p)| (d.clone(), p.clone()));
+            b.rules = Some(update::boot_step(Path::new(RULES_DIR), stick.as_ref())?);
+            Ok(())
+        },
     },
     Step {
         name: "scan",
@@ -626,7 +638,12 @@ fn child_scan(targets: &[PathBuf], threads: usize, out: std::fs::File) -> i32 {
     let mut sink = PipeSink {
         out: std::io::BufWriter::new(out),
     };
-    engine::scan(targets, Path::new(RULES_DIR), threads, &mut sink)
+    engine::scan(
+        targets,
+        &update::rules_path(Path::new(RULES_DIR)),
+        threads,
+        &mut sink,
+    )
 }
 
 fn step_write(b: &mut Boot) -> Result<(), String> {
@@ -684,6 +701,7 @@ mod tests {
         assert!(pos("settle") < pos("read-only"));
         assert!(pos("read-only") < pos("find the stick"));
         assert!(pos("find the stick") < pos("scan"));
+        assert!(pos("find the stick") < pos("rules:") && pos("rules:") < pos("scan"));
         assert!(pos("scan") < pos("write the record"));
         assert!(STEPS[pos("read-only")].required);
         assert!(STEPS[..3].iter().all(|s| s.required));
