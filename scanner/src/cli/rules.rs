@@ -50,6 +50,9 @@ pub enum RulesCommand {
         /// Also refuse the bundle unless its version is newer than this one.
         #[arg(long, value_name = "VERSION")]
         newer_than: Option<String>,
+        /// Also load the rules as a scan would, and print how long it took.
+        #[arg(long)]
+        load: bool,
     },
     /// Compile third-party rules leniently; report what did not compile and `kept/total`.
     Check {
@@ -124,6 +127,7 @@ fn run_inner(args: RulesArgs) -> Result<ExitCode, bundle::BundleError> {
             file,
             pubkey,
             newer_than,
+            load,
         } => {
             let pk = keys::read_public(&pubkey)?;
             match Bundle::verify_file(&file, &pk) {
@@ -150,6 +154,20 @@ fn run_inner(args: RulesArgs) -> Result<ExitCode, bundle::BundleError> {
                         m.key_id,
                         b.sha256
                     );
+                    if load {
+                        let t = std::time::Instant::now();
+                        let (set, fallback) = b.rule_set(&file.display().to_string())?;
+                        println!(
+                            "loaded {} rules in {:.3} s ({})",
+                            set.len(),
+                            t.elapsed().as_secs_f64(),
+                            if fallback {
+                                "compiled from the bundle's sources"
+                            } else {
+                                "serialized rules"
+                            }
+                        );
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {

@@ -226,6 +226,8 @@ struct Slot {
     notes: Vec<String>,
     error_notes: usize,
     pending: usize,
+    /// FAT/NTFS volume: LOKI/THOR `filepath` uses backslashes.
+    windows: bool,
 }
 
 impl Slot {
@@ -416,6 +418,10 @@ impl<'e, 's> Run<'e, 's> {
             _ => FsKind::Unknown,
         };
         let slot = self.new_slot(&target.name, Some(part.number), true);
+        self.slots[slot].windows = matches!(
+            fs,
+            FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32 | FsKind::Ntfs
+        );
         if self.engine.opts.boot_areas {
             let area = self.new_slot(&target.name, Some(part.number), false);
             if !within_mbr_area(part.start, VOLUME_BOOT_AREA.min(dev.size())) {
@@ -649,6 +655,7 @@ impl<'e, 's> Run<'e, 's> {
             stream,
             data: buf,
             read_error,
+            windows: self.slots[slot].windows,
         };
         if let Some(tx) = &self.jobs {
             if let Err(e) = tx.send(job) {

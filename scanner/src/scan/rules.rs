@@ -455,9 +455,28 @@ pub fn check_sources(sources: &[(String, Vec<u8>)]) -> CheckReport {
     for (ns, bytes) in sources {
         let text = String::from_utf8_lossy(bytes);
         let mut compiler = new_compiler();
-        let errors = add_lenient(&mut compiler, ns, &text);
+        let mut errors = add_lenient(&mut compiler, ns, &text);
+        let mut ignored = 0;
+        for (rule, reason) in compiler.ignored_rules() {
+            ignored += 1;
+            match reason {
+                yara_x::IgnoredRuleReason::IgnoredModule(m) => {
+                    errors.push(format!("rule {rule} dropped: uses unknown module `{m}`"));
+                }
+                yara_x::IgnoredRuleReason::IgnoredRule(r) => {
+                    errors.push(format!("rule {rule} dropped: depends on dropped rule {r}"));
+                }
+                yara_x::IgnoredRuleReason::CompileError(_) => {}
+            }
+        }
         let kept = compiler.build().iter().len();
-        let total = count_declared_rules(&text).max(kept);
+        // A file that does not parse has no compiled or ignored rule: count its declarations
+        // (declarations inside comments are counted too, a small over-estimate).
+        let total = if errors.is_empty() {
+            kept
+        } else {
+            (kept + ignored).max(count_declared_rules(&text))
+        };
         report.files.push(FileCheck {
             path: ns.clone(),
             total,

@@ -19,6 +19,8 @@ pub(crate) struct Job {
     pub data: Vec<u8>,
     /// Set when reading failed part-way: what was read is still scanned, the outcome is an error.
     pub read_error: Option<String>,
+    /// From a FAT/NTFS volume (Windows path style for the LOKI/THOR variables).
+    pub windows: bool,
 }
 
 /// What became of one job.
@@ -54,6 +56,7 @@ pub(crate) fn run(
 ) {
     let mut scanner = new_scanner(rules, timeout);
     for job in jobs {
+        set_file_vars(&mut scanner, &job.path, job.windows, &job.data);
         let (outcome, hits, crashed) = scan_one(&mut scanner, &job.data);
         if crashed {
             // A panic may leave the scanner's state inconsistent: start afresh.
@@ -80,6 +83,59 @@ pub(crate) fn run(
         if done.send(msg).is_err() {
             return;
         }
+    }
+}
+
+/// The LOKI/THOR external variables for one file, from what the walker knows: `filename`,
+/// `filepath` (full path; backslashes on FAT/NTFS), `extension` (`.exe`, lowercase),
+/// `filetype` (from the magic bytes: `EXE`, `ELF`, `ZIP`, ...). `owner` stays empty: the
+/// walkers do not resolve owners.
+pub(crate) fn file_vars(path: &str, windows: bool, data: &[u8]) -> [(&'static str, String); 4] {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let extension = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!(".{}", ext.to_ascii_lowercase()),
+        _ => String::new(),
+    };
+    let filepath = if windows {
+        path.replace('/', "\\")
+    } else {
+        path.to_string()
+    };
+    [
+        ("filename", name.to_string()),
+        ("filepath", filepath),
+        ("extension", extension),
+        ("filetype", file_type(data).to_string()),
+    ]
+}
+
+fn file_type(data: &[u8]) -> &'static str {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"MZ", "EXE"),
+        (b"\x7fELF", "ELF"),
+        (b"PK\x03\x04", "ZIP"),
+        (b"Rar!", "RAR"),
+        (b"7z\xbc\xaf", "7Z"),
+        (b"%PDF", "PDF"),
+        (b"\xd0\xcf\x11\xe0", "OLE"),
+        (b"\x1f\x8b", "GZIP"),
+        (b"\xca\xfe\xba\xbe", "CLASS"),
+        (b"\xff\xd8\xff", "JPEG"),
+        (b"\x89PNG", "PNG"),
+        (b"GIF8", "GIF"),
+        (b"{\\rtf", "RTF"),
+        (b"#!", "SCRIPT"),
+    ];
+    MAGIC
+        .iter()
+        .find(|(m, _)| data.starts_with(m))
+        .map_or("", |(_, t)| *t)
+}
+
+fn set_file_vars(scanner: &mut yara_x::Scanner<'_>, path: &str, windows: bool, data: &[u8]) {
+    for (k, v) in file_vars(path, windows, data) {
+        // Fails only for rules compiled without the variables (a pre-compiled file): harmless.
+        let _ = scanner.set_global(k, v.as_str());
     }
 }
 
@@ -112,5 +168,50 @@ fn scan_one(scanner: &mut yara_x::Scanner<'_>, data: &[u8]) -> (Outcome, Vec<Rul
             Vec::new(),
             true,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loki_variables_from_the_walker_path() {
+        let v = file_vars("/Windows/Temp/Invoice.PDF.exe", true, b"MZ\x90\x00");
+        assert_eq!(v[0].1, "Invoice.PDF.exe");
+        assert_eq!(v[1].1, "\\Windows\\Temp\\Invoice.PDF.exe");
+        assert_eq!(v[2].1, ".exe");
+        assert_eq!(v[3].1, "EXE");
+        let v = file_vars("/root/.bashrc", false, b"x");
+        assert_eq!(
+            (v[1].1.as_str(), v[2].1.as_str(), v[3].1.as_str()),
+            ("/root/.bashrc", "", "")
+        );
+        let v = file_vars("/usr/bin/ls", false, b"\x7fELF");
+        assert_eq!((v[2].1.as_str(), v[3].1.as_str()), ("", "ELF"));
+    }
+
+    #[test]
+    fn rules_see_the_variables_of_each_file() {
+        let mut c = crate::scan::rules::new_compiler();
+        c.add_source(
+            r#"rule win { condition: filepath contains "\\Temp\\" and extension == ".exe" and filetype == "EXE" }
+               rule lin { condition: filename == "ls" and filepath startswith "/usr/" }"#,
+        )
+        .unwrap();
+        let rules = c.build();
+        let mut s = new_scanner(&rules, Duration::from_secs(5));
+        let mut hits = |path: &str, win: bool, data: &[u8]| {
+            set_file_vars(&mut s, path, win, data);
+            scan_one(&mut s, data)
+                .1
+                .into_iter()
+                .map(|h| h.0)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(hits("/Windows/Temp/a.exe", true, b"MZ"), ["win"]);
+        assert!(hits("/Windows/Temp/a.exe", true, b"ZM").is_empty());
+        assert_eq!(hits("/usr/bin/ls", false, b""), ["lin"]);
+        assert!(hits("/usr/bin/lsx", false, b"").is_empty());
     }
 }
