@@ -195,6 +195,29 @@ pub fn stamp(secs: u64) -> (String, String) {
     (created, version)
 }
 
+/// Whole days between a manifest's `created` (`YYYY-MM-DDTHH:MM:SSZ`) and `now` (Unix seconds),
+/// for the welcome screen's "rules are N days old" warning; `None` if `created` does not parse
+/// or lies in the future.
+pub fn age_days(created: &str, now: u64) -> Option<u64> {
+    let num = |a: usize, b: usize| created.get(a..b)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hh, mm, ss) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    let now = i64::try_from(now).ok()?;
+    (now >= secs).then(|| u64::try_from((now - secs) / 86_400).unwrap_or(0))
+}
+
 fn sha(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }

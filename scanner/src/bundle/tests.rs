@@ -246,3 +246,19 @@ fn open_unverified_checks_hashes_only() {
     assert_eq!((set.len(), set.iocs.len()), (3, 1));
     let _ = EICAR;
 }
+
+#[test]
+fn age_in_days_for_the_welcome_screen() {
+    let (created, _) = stamp(1_795_000_000);
+    assert_eq!(age_days(&created, 1_795_000_000), Some(0));
+    assert_eq!(
+        age_days(&created, 1_795_000_000 + 86_400 * 45 + 5),
+        Some(45)
+    );
+    assert_eq!(
+        age_days("2000-02-29T00:00:00Z", 951_782_400 + 86_399),
+        Some(0)
+    );
+    assert_eq!(age_days(&created, 1_794_000_000), None);
+    assert_eq!(age_days("garbage", 1_795_000_000), None);
+}
