@@ -27,6 +27,8 @@ pub const KEPT_DIR: &str = "VIGIE/rules";
 pub const CHOSEN_DIR: &str = "/run/vigie";
 /// Bundles larger than this are not read at boot (RAM).
 pub const MAX_BOOT_BUNDLE: u64 = 128 << 20;
+/// Bytes of bundles read per folder (PID 1's memory on a 512 MiB machine).
+pub const MAX_BOOT_TOTAL: u64 = 160 << 20;
 /// Files looked at per folder.
 const MAX_FILES: usize = 64;
 
@@ -158,20 +160,36 @@ pub fn read_folder(dev: &Path, folder: &str) -> std::io::Result<Vec<Candidate>> 
     let Ok(dir) = root.open_dir(folder) else {
         return Ok(Vec::new());
     };
-    let mut out = Vec::new();
+    let mut entries = Vec::new();
     for e in dir.iter().take(MAX_FILES * 4) {
         let e = e?;
         let name = e.file_name();
-        if e.is_dir() || !name.to_ascii_lowercase().ends_with(".vgb") {
-            continue;
+        if !e.is_dir() && name.to_ascii_lowercase().ends_with(".vgb") && entries.len() < MAX_FILES {
+            entries.push(e);
         }
-        if out.len() >= MAX_FILES {
-            break;
-        }
-        let origin = format!("{folder}/{name}");
+    }
+    // Newest first (kept files are named `<version>-<hash>.vgb`), so the total-size cap drops
+    // the oldest.
+    let version = |n: &str| -> Vec<u64> {
+        n.split('-')
+            .next()
+            .and_then(|v| bundle::parse_version(v).ok())
+            .unwrap_or_default()
+    };
+    entries.sort_by_key(|e| std::cmp::Reverse(version(&e.file_name())));
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    for e in entries {
+        let origin = format!("{folder}/{}", e.file_name());
         let bytes = if e.len() > MAX_BOOT_BUNDLE {
             Err(format!("{} bytes is too large", e.len()))
+        } else if total + e.len() > MAX_BOOT_TOTAL {
+            Err(format!(
+                "not read: over {} MiB of bundles in {folder}",
+                MAX_BOOT_TOTAL >> 20
+            ))
         } else {
+            total += e.len();
             let mut v = Vec::with_capacity(usize::try_from(e.len()).unwrap_or(0));
             e.to_file()
                 .take(MAX_BOOT_BUNDLE)
