@@ -130,3 +130,49 @@ fn check_keeps_what_compiles_and_counts() {
     ]);
     assert!(out(&o).contains(" 4 rules from 4 files"), "{}", out(&o));
 }
+
+/// The LOKI/THOR variables reach the rules for whole-file and blocks-mode scans of a FAT volume.
+#[test]
+fn external_variables_are_set_from_the_walker() {
+    let d = tempfile::tempdir().unwrap();
+    let img = d.path().join("fat.img");
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(8 << 20)
+        .unwrap();
+    let ok = |c: &mut Command| c.status().map(|s| s.success()).unwrap_or(false);
+    assert!(ok(Command::new("mkfs.fat").arg("-n").arg("VARS").arg(&img)));
+    let small = d.path().join("Invoice.Exe");
+    std::fs::write(&small, b"MZ small").unwrap();
+    let big = d.path().join("big.dll");
+    let mut data = b"MZ".to_vec();
+    data.resize(8192, b'x');
+    std::fs::write(&big, &data).unwrap();
+    assert!(ok(Command::new("mmd").arg("-i").arg(&img).arg("::/Temp")));
+    assert!(ok(Command::new("mcopy")
+        .arg("-i")
+        .arg(&img)
+        .arg(&small)
+        .arg(&big)
+        .arg("::/Temp/")));
+    let rules = d.path().join("vars.yar");
+    std::fs::write(
+        &rules,
+        r#"rule exe_in_temp { condition: filepath contains "\\Temp\\" and extension == ".exe" and filetype == "EXE" and filename == "Invoice.Exe" }
+           rule dll_in_temp { condition: filepath == "\\Temp\\big.dll" and extension == ".dll" }"#,
+    )
+    .unwrap();
+    let o = scanner(&[
+        "scan",
+        "--json",
+        "--max-file-size",
+        "4K",
+        "--no-boot-areas",
+        "--rules",
+        &rules.to_string_lossy(),
+        &img.to_string_lossy(),
+    ]);
+    let text = out(&o);
+    assert!(text.contains(r#""rule":"exe_in_temp""#), "{text}");
+    assert!(text.contains(r#""rule":"dll_in_temp""#), "{text}");
+}

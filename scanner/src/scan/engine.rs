@@ -691,6 +691,9 @@ impl<'e, 's> Run<'e, 's> {
             s.set_timeout(timeout);
             s
         });
+        for (k, v) in super::worker::file_vars(path, self.slots[slot].windows, &prefix) {
+            let _ = scanner.set_global(k, v.as_str());
+        }
         let mut hasher = Sha256::new();
         let mut block = prefix;
         let mut hashed = 0usize;
