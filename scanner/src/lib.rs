@@ -13,6 +13,7 @@ pub mod disk;
 pub mod fs;
 pub mod init;
 pub mod io;
+pub mod privacy;
 pub mod record;
 pub mod scan;
 pub mod sink;

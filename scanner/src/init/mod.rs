@@ -8,8 +8,11 @@
 pub mod cmdline;
 pub mod disks;
 mod engine;
+pub mod fatlog;
+pub mod host;
 pub mod logpart;
 pub mod modalias;
+pub mod settings;
 mod sys;
 
 use crate::record::{Record, SummaryRecord, Verdict};
@@ -98,6 +101,7 @@ struct Boot {
     stick: Option<(disks::Disk, String)>,
     records: Vec<String>,
     verdict: Option<Verdict>,
+    host: Option<crate::record::HostRecord>,
 }
 
 type StepFn = fn(&mut Boot) -> Result<(), String>;
@@ -453,6 +457,7 @@ fn step_find_stick(b: &mut Boot) -> Result<(), String> {
                 d.name, p
             ));
             b.stick = Some((d, p));
+            load_settings(b);
             return Ok(());
         }
         if std::time::Instant::now() >= deadline {
@@ -487,6 +492,24 @@ fn step_find_stick(b: &mut Boot) -> Result<(), String> {
     ))
 }
 
+/// Applies `VIGIE/settings.txt` from the log partition (read-only); the command line wins.
+fn load_settings(b: &mut Boot) {
+    let Some((_, part)) = &b.stick else { return };
+    let text = settings::read(&Path::new("/dev").join(part));
+    if text.is_empty() {
+        return;
+    }
+    let line = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    b.cmdline = settings::merge(&text, &line);
+    say(&format!(
+        "  settings from {}: auto={} site={} pseudonymise={}",
+        settings::SETTINGS_FILE,
+        b.cmdline.auto,
+        b.cmdline.site.as_deref().unwrap_or("-"),
+        b.cmdline.pseudonymise
+    ));
+}
+
 fn scan_targets(b: &Boot) -> Vec<PathBuf> {
     let stick = b.stick.as_ref().map(|(d, _)| d.name.clone());
     b.protected
@@ -513,6 +536,7 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
             .join(" ")
     ));
     let started = uptime();
+    b.host = Some(base_host(b, crate::record::RunMode::Unattended));
     let (lines, verdict) = supervise_scan(&targets, b.cmdline.threads)?;
     let verdict = if unprotected > 0 && verdict == Verdict::Clean {
         Verdict::Incomplete
@@ -633,6 +657,58 @@ fn step_write(b: &mut Boot) -> Result<(), String> {
     if b.records.is_empty() {
         return Ok(());
     }
+    let host = b.host.clone().unwrap_or_default();
+    let lines = std::mem::take(&mut b.records);
+    let res = save_record(b, &host, &lines);
+    b.records = lines;
+    let at = res?;
+    say(&format!(
+        "  record saved: {}:/{at} ({} lines)",
+        disks::LOG_LABEL,
+        b.records.len()
+    ));
+    Ok(())
+}
+
+/// Unix time from the system clock.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The base host record (PID 1, before the fork: sysfs reads only).
+fn base_host(b: &Boot, mode: crate::record::RunMode) -> crate::record::HostRecord {
+    let stick_id = std::fs::read_to_string(STICK_ID_FILE)
+        .ok()
+        .map(|s| s.trim().to_string());
+    let stick = b.stick.as_ref().map(|(d, _)| d.name.clone());
+    let scanned: Vec<String> = b
+        .protected
+        .iter()
+        .filter(|p| p.error.is_none() && Some(&p.disk.name) != stick.as_ref())
+        .map(|p| p.disk.name.clone())
+        .collect();
+    host::collect(&host::HostInput {
+        sys: Path::new("/sys"),
+        stick_id: stick_id.as_deref(),
+        scanned: &scanned,
+        rules: crate::record::RulesInfo::default(),
+        mode,
+        site: b.cmdline.site.clone(),
+        now: now_secs(),
+    })
+}
+
+/// Saves a scan on the stick's log partition (the only writer of it): used by the unattended
+/// path, the interactive path and the crash path. Returns where the record went, for the
+/// screen; a full partition is an error the caller shows next to the verdict.
+fn save_record(
+    b: &Boot,
+    host: &crate::record::HostRecord,
+    lines: &[String],
+) -> Result<String, String> {
     let Some((disk, part)) = &b.stick else {
         return Err("stick not identified: record not saved".into());
     };
@@ -648,29 +724,26 @@ fn step_write(b: &mut Boot) -> Result<(), String> {
             let _ = crate::sys::set_block_device_read_only(&f);
         }
     }
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let name = format!(
-        "{}-{}.jsonl",
-        logpart::utc_stamp(secs),
-        logpart::host_name()
-    );
-    let path = logpart::write_record(&Path::new("/dev").join(part), &name, &b.records)
-        .map_err(|e| e.to_string())?;
-    say(&format!(
-        "  record saved: {}:/{path} ({} lines)",
-        disks::LOG_LABEL,
-        b.records.len()
-    ));
+    let mut host = host.clone();
+    if host.ended.is_none() {
+        host.ended = Some(logpart::rfc3339(now_secs()));
+    }
+    let opts = logpart::SaveOptions {
+        pseudonymise: b.cmdline.pseudonymise,
+        now: now_secs(),
+    };
+    let res = logpart::save_scan(&Path::new("/dev").join(part), &host, lines, &opts);
     // Back to read-only for the rest of the session.
     for dev in [disk.dev(), Path::new("/dev").join(part)] {
         if let Ok(f) = std::fs::File::open(&dev) {
             let _ = crate::sys::set_block_device_read_only(&f);
         }
     }
-    Ok(())
+    let saved = res.map_err(|e| e.to_string())?;
+    if !saved.indexed {
+        say("  the index row could not be added (the record folder is saved)");
+    }
+    Ok(saved.folder)
 }
 
 #[cfg(test)]
