@@ -15,6 +15,7 @@ pub mod init;
 pub mod io;
 pub mod privacy;
 pub mod record;
+pub mod report;
 pub mod scan;
 pub mod sink;
 pub mod sys;

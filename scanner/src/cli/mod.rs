@@ -33,6 +33,9 @@ pub enum Command {
     ///
     /// Exit status: 0 clean, 1 threats found, 2 errors or incomplete coverage (no threat).
     Scan(ScanArgs),
+    /// Fleet report from scan records: log partitions, stick images or devices (read-only),
+    /// folders of records. Formats: text, csv, json, html, ecs, cef.
+    Report(crate::report::ReportArgs),
 }
 
 /// `scanner scan` arguments.
@@ -157,7 +160,9 @@ mod tests {
             "a.img",
         ])
         .unwrap();
-        let Command::Scan(args) = cli.command;
+        let Command::Scan(args) = cli.command else {
+            panic!("not a scan command")
+        };
         let o = args.options();
         assert_eq!(
             (o.threads, o.max_file_size, o.skip_larger, o.boot_areas),
