@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod disk;
 pub mod fs;
+pub mod hostinfo;
 pub mod init;
 pub mod io;
 pub mod privacy;

@@ -537,7 +537,7 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
     ));
     let started = uptime();
     b.host = Some(base_host(b, crate::record::RunMode::Unattended));
-    let (lines, verdict) = supervise_scan(&targets, b.cmdline.threads)?;
+    let (lines, verdict) = supervise_scan(&targets, b.cmdline.threads, b.host.clone())?;
     let verdict = if unprotected > 0 && verdict == Verdict::Clean {
         Verdict::Incomplete
     } else {
@@ -555,14 +555,18 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
 
 /// Runs the scan in a forked child that streams JSON lines through a pipe; a crash of the
 /// child (panic, signal, out of memory) becomes an incomplete verdict, never a dead PID 1.
-fn supervise_scan(targets: &[PathBuf], threads: usize) -> Result<(Vec<String>, Verdict), String> {
+fn supervise_scan(
+    targets: &[PathBuf],
+    threads: usize,
+    host: Option<crate::record::HostRecord>,
+) -> Result<(Vec<String>, Verdict), String> {
     let (r, w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
     match sys::fork().map_err(|e| format!("fork: {e}"))? {
         None => {
             drop(r);
             let file = std::fs::File::from(w);
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                child_scan(targets, threads, file)
+                child_scan(targets, threads, file, host)
             }));
             let code = code.unwrap_or(3);
             std::process::exit(code);
@@ -646,11 +650,16 @@ impl crate::sink::Sink for PipeSink {
     }
 }
 
-fn child_scan(targets: &[PathBuf], threads: usize, out: std::fs::File) -> i32 {
+fn child_scan(
+    targets: &[PathBuf],
+    threads: usize,
+    out: std::fs::File,
+    host: Option<crate::record::HostRecord>,
+) -> i32 {
     let mut sink = PipeSink {
         out: std::io::BufWriter::new(out),
     };
-    engine::scan(targets, Path::new(RULES_DIR), threads, &mut sink)
+    engine::scan_host(targets, Path::new(RULES_DIR), threads, &mut sink, host)
 }
 
 fn step_write(b: &mut Boot) -> Result<(), String> {
