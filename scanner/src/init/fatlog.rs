@@ -332,6 +332,9 @@ impl<S: Store> Vol<S> {
     /// Reads a whole file by its entry (bounded by its size).
     pub fn read_file(&mut self, e: &Entry) -> R<Vec<u8>> {
         let chain = self.chain(e.start)?;
+        if u64::from(e.size) > chain.len() as u64 * self.cluster {
+            return Err(FatError::Corrupt(format!("{}: chain too short", e.name)));
+        }
         let mut out = Vec::with_capacity(e.size as usize);
         for c in chain {
             if out.len() >= e.size as usize {
@@ -709,14 +712,29 @@ impl<S: Store> Vol<S> {
         let new_size = u64::from(e.size) + data.len() as u64;
         let new_size32 = u32::try_from(new_size)
             .map_err(|_| FatError::Corrupt(format!("{}: over 4 GiB", e.name)))?;
-        let chain = self.chain(e.start)?;
-        let have = chain.len() as u64;
-        if have != u64::from(e.size).div_ceil(self.cluster) {
+        let mut chain = self.chain(e.start)?;
+        let mut start = e.start;
+        let keep = u64::from(e.size).div_ceil(self.cluster);
+        if (chain.len() as u64) < keep {
             return Err(FatError::Corrupt(format!(
-                "{}: size and chain differ",
+                "{}: chain shorter than size",
                 e.name
             )));
         }
+        if chain.len() as u64 > keep {
+            // A cut between the FAT and the size update of an earlier append: give the extra
+            // clusters back in this transaction's FAT write.
+            let keep = keep as usize;
+            for &c in &chain[keep..] {
+                self.set(c, 0);
+            }
+            match keep {
+                0 => start = 0,
+                k => self.set(chain[k - 1], EOC),
+            }
+            chain.truncate(keep);
+        }
+        let have = chain.len() as u64;
         let need = new_size.div_ceil(self.cluster);
         let extra = if need > have {
             self.alloc(need - have)?
@@ -735,7 +753,6 @@ impl<S: Store> Vol<S> {
             first_data = &data[n..];
         }
         self.write_chain(&extra, first_data)?;
-        let mut start = e.start;
         if let Some(&f) = extra.first() {
             match chain.last() {
                 Some(&l) => self.set(l, f),
@@ -743,7 +760,7 @@ impl<S: Store> Vol<S> {
             }
         }
         self.s.barrier()?;
-        if !extra.is_empty() {
+        if !self.dirty.is_empty() {
             self.write_fat()?;
             self.s.barrier()?;
         }
