@@ -77,3 +77,39 @@ mod tests {
         assert!(!merge("", "").pseudonymise);
     }
 }
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    /// The settings file is read from a log partition image (read-only: the image is unchanged).
+    #[test]
+    fn reads_the_settings_file_from_the_log_partition() {
+        let Some(img) = crate::init::logpart::save_tests::blank_partition(40) else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.img");
+        std::fs::write(&p, &img).unwrap();
+        let txt = dir.path().join("settings.txt");
+        std::fs::write(&txt, "site=CHU Nantes\r\npseudonymise=1\r\n").unwrap();
+        let ok = std::process::Command::new("mcopy")
+            .arg("-i")
+            .arg(&p)
+            .arg(&txt)
+            .arg("::/VIGIE/settings.txt")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            return;
+        }
+        let before = std::fs::read(&p).unwrap();
+        let text = read(&p);
+        assert_eq!(std::fs::read(&p).unwrap(), before);
+        let c = merge(&text, "vigie.auto=1");
+        assert_eq!(c.site.as_deref(), Some("CHU Nantes"));
+        assert!(c.pseudonymise && c.auto);
+        assert_eq!(read(&dir.path().join("missing.img")), "");
+    }
+}
