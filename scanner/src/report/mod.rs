@@ -255,7 +255,8 @@ pub fn useful_serial(s: &str) -> bool {
         || l.chars().all(|c| c == '0' || c == ' ' || c == 'f'))
 }
 
-/// The machine key: `dmi:<serial>`, else `disks:<serials>`, else `unknown:<scan id>`.
+/// The machine key: `dmi:<serial>`, else `disks:<serials>`, else `uuid:<SMBIOS UUID>`, else
+/// `windows-name:<NAME>` / `linux-name:<name>`, else `unknown:<scan id>`.
 pub fn machine_key(h: &HostRecord) -> String {
     if let Some(s) = h.dmi.get("product_serial").filter(|s| useful_serial(s)) {
         return format!("dmi:{}", s.trim());
@@ -277,6 +278,17 @@ pub fn machine_key(h: &HostRecord) -> String {
     let set = if scanned.is_empty() { all } else { scanned };
     if !set.is_empty() {
         return format!("disks:{}", set.into_iter().collect::<Vec<_>>().join("+"));
+    }
+    // Weaker identities, in order: the SMBIOS UUID, then the computer name read from the
+    // disks (virtual machines and cheap boards often have neither serial).
+    if let Some(u) = h.dmi.get("product_uuid").filter(|s| useful_serial(s)) {
+        return format!("uuid:{}", u.trim().to_ascii_lowercase());
+    }
+    if let Some(n) = h.windows_names.first() {
+        return format!("windows-name:{}", n.to_ascii_uppercase());
+    }
+    if let Some(n) = h.linux_names.first() {
+        return format!("linux-name:{n}");
     }
     format!("unknown:{}", h.scan_id)
 }
@@ -498,7 +510,7 @@ mod tests {
             "rules": {"origin": "embedded defaults", "version": "2026.11.20.1", "sha256": "00", "rules": 3},
             "started": started, "clock": "rtc-utc", "mode": "unattended", "full": true,
             "dmi": {"product_name": "OptiPlex 7090", "product_serial": serial},
-            "windows_names": [format!("PC-{serial}")], "site": "CHU Nantes",
+            "windows_names": if serial.starts_with("To be") { vec![] } else { vec![format!("PC-{serial}")] }, "site": "CHU Nantes",
         })
         .to_string()];
         for (r, p) in findings {
@@ -551,6 +563,16 @@ mod tests {
         assert_eq!(f.total.infected, 1);
         assert_eq!(f.rules["EICAR_Test_File"].machines, 1);
         assert!(f.machines.iter().any(|m| m.key == "unknown:s3"));
+        let mut h = crate::record::HostRecord {
+            linux_names: vec!["poste-01".into()],
+            ..Default::default()
+        };
+        assert_eq!(machine_key(&h), "linux-name:poste-01");
+        h.dmi.insert("product_uuid".into(), "4C4C4544-0042".into());
+        assert_eq!(machine_key(&h), "uuid:4c4c4544-0042");
+        h.dmi
+            .insert("product_serial".into(), "Default string".into());
+        assert_eq!(machine_key(&h), "uuid:4c4c4544-0042");
     }
 
     #[test]
