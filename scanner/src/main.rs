@@ -37,5 +37,8 @@ fn main() -> ExitCode {
             let summary = engine.scan_paths(&args.targets, sink, &cancel);
             ExitCode::from(u8::try_from(summary.verdict.exit_code()).unwrap_or(2))
         }
+        Command::Report(args) => {
+            ExitCode::from(u8::try_from(vigie::report::run(&args)).unwrap_or(2))
+        }
     }
 }

@@ -352,9 +352,18 @@ pub struct HostRecord {
     /// Free-form remarks (a crashed scan child, a full log partition, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The site the stick belongs to (`vigie.site=` or `site=` in the stick's settings), for the
+    /// fleet report's totals per site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// Whether user paths in this record are pseudonymised (`vigie.pseudonymise=1`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pseudonymised: bool,
 }
 
 /// One line of the JSON Lines output.
+// The host record is one line per scan: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Record {

@@ -36,6 +36,9 @@ pub enum Command {
     Scan(ScanArgs),
     /// Rule bundles: keygen, pack, verify; check third-party rule sets.
     Rules(rules::RulesArgs),
+    /// Fleet report from scan records: log partitions, stick images or devices (read-only),
+    /// folders of records. Formats: text, csv, json, html, ecs, cef.
+    Report(crate::report::ReportArgs),
 }
 
 /// `scanner scan` arguments.

@@ -14,6 +14,10 @@ pub struct Cmdline {
     pub threads: usize,
     /// `vigie.nopoweroff`: after the scan, wait instead of powering off (debugging).
     pub no_poweroff: bool,
+    /// `vigie.pseudonymise=1`: pseudonymise user paths in the records (see `privacy`).
+    pub pseudonymise: bool,
+    /// `vigie.site=NAME`: the site the stick belongs to (fleet report totals).
+    pub site: Option<String>,
     /// `vigie.*` words we did not understand (reported, never fatal).
     pub unknown: Vec<String>,
 }
@@ -26,6 +30,8 @@ impl Default for Cmdline {
             settle_secs: 20,
             threads: 0,
             no_poweroff: false,
+            pseudonymise: false,
+            site: None,
             unknown: Vec::new(),
         }
     }
@@ -56,6 +62,13 @@ impl Cmdline {
                 "auto" => truthy(val).map(|b| c.auto = b).is_some(),
                 "debug" => truthy(val).map(|b| c.debug = b).is_some(),
                 "nopoweroff" => truthy(val).map(|b| c.no_poweroff = b).is_some(),
+                "pseudonymise" | "pseudonymize" => {
+                    truthy(val).map(|b| c.pseudonymise = b).is_some()
+                }
+                "site" => val
+                    .map(|v| v.trim().chars().take(64).collect::<String>())
+                    .map(|v| c.site = (!v.is_empty()).then_some(v))
+                    .is_some(),
                 "settle" => val
                     .and_then(|v| v.parse().ok())
                     .map(|n: u64| c.settle_secs = n.min(600))

@@ -10,7 +10,21 @@ use std::sync::atomic::AtomicBool;
 /// Scans `targets` with the rules in `rules` (file or directory), sending every record to
 /// `sink`; returns the exit code of the scan child (the verdict's: 0 clean, 1 infected,
 /// 2 incomplete).
+// Kept for callers without a host record (the interactive path may use either).
+#[allow(dead_code)]
 pub fn scan(targets: &[PathBuf], rules: &Path, threads: usize, sink: &mut dyn Sink) -> i32 {
+    scan_host(targets, rules, threads, sink, None)
+}
+
+/// [`scan`], then the completed host record (rules, end time, machine names read from the
+/// scanned disks) sent to `sink` after the summary, when a base record is given.
+pub fn scan_host(
+    targets: &[PathBuf],
+    rules: &Path,
+    threads: usize,
+    sink: &mut dyn Sink,
+    host: Option<crate::record::HostRecord>,
+) -> i32 {
     let mut opts = ScanOptions {
         rules: Some(rules.to_path_buf()),
         ..ScanOptions::default()
@@ -19,7 +33,7 @@ pub fn scan(targets: &[PathBuf], rules: &Path, threads: usize, sink: &mut dyn Si
         opts.threads = threads;
     }
     let t = std::time::Instant::now();
-    let engine = match Engine::new(opts) {
+    let mut engine = match Engine::new(opts) {
         Ok(e) => e,
         Err(e) => {
             super::say(&format!(
@@ -45,7 +59,23 @@ pub fn scan(targets: &[PathBuf], rules: &Path, threads: usize, sink: &mut dyn Si
         "  rules loaded in {:.1} s",
         t.elapsed().as_secs_f64()
     ));
+    engine.capture(crate::hostinfo::CAPTURE, crate::hostinfo::CAPTURE_MAX);
     let cancel = AtomicBool::new(false);
     let summary = engine.scan_paths(targets, sink, &cancel);
+    if let Some(mut h) = host {
+        // Machine names come from host-disk content: parsed here, in the child, never in PID 1.
+        let captured = engine.take_captured();
+        let (win, lin) = crate::hostinfo::names(&captured);
+        h.windows_names = win;
+        h.linux_names = lin;
+        h.rules = engine.rules().info();
+        h.cancelled |= summary.cancelled;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        h.ended = Some(super::logpart::rfc3339(now));
+        sink.record(&Record::Host(h));
+    }
     summary.verdict.exit_code()
 }

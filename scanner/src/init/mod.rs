@@ -8,8 +8,11 @@
 pub mod cmdline;
 pub mod disks;
 mod engine;
+pub mod fatlog;
+pub mod host;
 pub mod logpart;
 pub mod modalias;
+pub mod settings;
 mod sys;
 pub mod update;
 
@@ -101,6 +104,7 @@ struct Boot {
     verdict: Option<Verdict>,
     /// The rule bundle chosen by the "rules" step (path for the scan, what records show).
     rules: Option<(PathBuf, crate::record::RulesInfo)>,
+    host: Option<crate::record::HostRecord>,
 }
 
 type StepFn = fn(&mut Boot) -> Result<(), String>;
@@ -465,6 +469,7 @@ fn step_find_stick(b: &mut Boot) -> Result<(), String> {
                 d.name, p
             ));
             b.stick = Some((d, p));
+            load_settings(b);
             return Ok(());
         }
         if std::time::Instant::now() >= deadline {
@@ -499,6 +504,24 @@ fn step_find_stick(b: &mut Boot) -> Result<(), String> {
     ))
 }
 
+/// Applies `VIGIE/settings.txt` from the log partition (read-only); the command line wins.
+fn load_settings(b: &mut Boot) {
+    let Some((_, part)) = &b.stick else { return };
+    let text = settings::read(&Path::new("/dev").join(part));
+    if text.is_empty() {
+        return;
+    }
+    let line = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    b.cmdline = settings::merge(&text, &line);
+    say(&format!(
+        "  settings from {}: auto={} site={} pseudonymise={}",
+        settings::SETTINGS_FILE,
+        b.cmdline.auto,
+        b.cmdline.site.as_deref().unwrap_or("-"),
+        b.cmdline.pseudonymise
+    ));
+}
+
 fn scan_targets(b: &Boot) -> Vec<PathBuf> {
     let stick = b.stick.as_ref().map(|(d, _)| d.name.clone());
     b.protected
@@ -525,7 +548,8 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
             .join(" ")
     ));
     let started = uptime();
-    let (lines, verdict) = supervise_scan(&targets, b.cmdline.threads)?;
+    b.host = Some(base_host(b, crate::record::RunMode::Unattended));
+    let (lines, verdict) = supervise_scan(&targets, b.cmdline.threads, b.host.clone())?;
     let verdict = if unprotected > 0 && verdict == Verdict::Clean {
         Verdict::Incomplete
     } else {
@@ -543,14 +567,18 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
 
 /// Runs the scan in a forked child that streams JSON lines through a pipe; a crash of the
 /// child (panic, signal, out of memory) becomes an incomplete verdict, never a dead PID 1.
-fn supervise_scan(targets: &[PathBuf], threads: usize) -> Result<(Vec<String>, Verdict), String> {
+fn supervise_scan(
+    targets: &[PathBuf],
+    threads: usize,
+    host: Option<crate::record::HostRecord>,
+) -> Result<(Vec<String>, Verdict), String> {
     let (r, w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
     match sys::fork().map_err(|e| format!("fork: {e}"))? {
         None => {
             drop(r);
             let file = std::fs::File::from(w);
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                child_scan(targets, threads, file)
+                child_scan(targets, threads, file, host)
             }));
             let code = code.unwrap_or(3);
             std::process::exit(code);
@@ -634,15 +662,21 @@ impl crate::sink::Sink for PipeSink {
     }
 }
 
-fn child_scan(targets: &[PathBuf], threads: usize, out: std::fs::File) -> i32 {
+fn child_scan(
+    targets: &[PathBuf],
+    threads: usize,
+    out: std::fs::File,
+    host: Option<crate::record::HostRecord>,
+) -> i32 {
     let mut sink = PipeSink {
         out: std::io::BufWriter::new(out),
     };
-    engine::scan(
+    engine::scan_host(
         targets,
         &update::rules_path(Path::new(RULES_DIR)),
         threads,
         &mut sink,
+        host,
     )
 }
 
@@ -650,6 +684,58 @@ fn step_write(b: &mut Boot) -> Result<(), String> {
     if b.records.is_empty() {
         return Ok(());
     }
+    let host = b.host.clone().unwrap_or_default();
+    let lines = std::mem::take(&mut b.records);
+    let res = save_record(b, &host, &lines);
+    b.records = lines;
+    let at = res?;
+    say(&format!(
+        "  record saved: {}:/{at} ({} lines)",
+        disks::LOG_LABEL,
+        b.records.len()
+    ));
+    Ok(())
+}
+
+/// Unix time from the system clock.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The base host record (PID 1, before the fork: sysfs reads only).
+fn base_host(b: &Boot, mode: crate::record::RunMode) -> crate::record::HostRecord {
+    let stick_id = std::fs::read_to_string(STICK_ID_FILE)
+        .ok()
+        .map(|s| s.trim().to_string());
+    let stick = b.stick.as_ref().map(|(d, _)| d.name.clone());
+    let scanned: Vec<String> = b
+        .protected
+        .iter()
+        .filter(|p| p.error.is_none() && Some(&p.disk.name) != stick.as_ref())
+        .map(|p| p.disk.name.clone())
+        .collect();
+    host::collect(&host::HostInput {
+        sys: Path::new("/sys"),
+        stick_id: stick_id.as_deref(),
+        scanned: &scanned,
+        rules: b.rules.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
+        mode,
+        site: b.cmdline.site.clone(),
+        now: now_secs(),
+    })
+}
+
+/// Saves a scan on the stick's log partition (the only writer of it): used by the unattended
+/// path, the interactive path and the crash path. Returns where the record went, for the
+/// screen; a full partition is an error the caller shows next to the verdict.
+fn save_record(
+    b: &Boot,
+    host: &crate::record::HostRecord,
+    lines: &[String],
+) -> Result<String, String> {
     let Some((disk, part)) = &b.stick else {
         return Err("stick not identified: record not saved".into());
     };
@@ -665,29 +751,26 @@ fn step_write(b: &mut Boot) -> Result<(), String> {
             let _ = crate::sys::set_block_device_read_only(&f);
         }
     }
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let name = format!(
-        "{}-{}.jsonl",
-        logpart::utc_stamp(secs),
-        logpart::host_name()
-    );
-    let path = logpart::write_record(&Path::new("/dev").join(part), &name, &b.records)
-        .map_err(|e| e.to_string())?;
-    say(&format!(
-        "  record saved: {}:/{path} ({} lines)",
-        disks::LOG_LABEL,
-        b.records.len()
-    ));
+    let mut host = host.clone();
+    if host.ended.is_none() {
+        host.ended = Some(logpart::rfc3339(now_secs()));
+    }
+    let opts = logpart::SaveOptions {
+        pseudonymise: b.cmdline.pseudonymise,
+        now: now_secs(),
+    };
+    let res = logpart::save_scan(&Path::new("/dev").join(part), &host, lines, &opts);
     // Back to read-only for the rest of the session.
     for dev in [disk.dev(), Path::new("/dev").join(part)] {
         if let Ok(f) = std::fs::File::open(&dev) {
             let _ = crate::sys::set_block_device_read_only(&f);
         }
     }
-    Ok(())
+    let saved = res.map_err(|e| e.to_string())?;
+    if !saved.indexed {
+        say("  the index row could not be added (the record folder is saved)");
+    }
+    Ok(saved.folder)
 }
 
 #[cfg(test)]

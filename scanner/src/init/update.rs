@@ -203,37 +203,47 @@ pub fn read_folder(dev: &Path, folder: &str) -> std::io::Result<Vec<Candidate>> 
 }
 
 /// Writes `files` as new files into [`KEPT_DIR`] of the FAT volume `dev`; an existing file of
-/// the same name is left alone (same version and hash: same content).
+/// the same name is left alone (same version and hash: same content). Uses the log partition's
+/// append-only writer ([`super::fatlog`]): each file is one ordered transaction, so a power cut
+/// loses at most the file being kept, never the volume.
 pub fn keep_files(dev: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
+    use super::fatlog::{DosTime, FatError, Node, Vol};
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(dev)?;
-    {
-        let fs = fatfs::FileSystem::new(&file, fatfs::FsOptions::new())?;
-        {
-            let root = fs.root_dir();
-            // The image builder makes this folder with mtools (fatfs 0.3.6's create_dir writes
-            // entries fsck.fat dislikes): create it only on a stick made before it existed.
-            let dir = match root.open_dir(KEPT_DIR) {
-                Ok(d) => d,
-                Err(_) => match root.open_dir("VIGIE") {
-                    Ok(v) => v.create_dir("rules")?,
-                    Err(_) => root.create_dir("VIGIE")?.create_dir("rules")?,
-                },
-            };
-            for (name, bytes) in files {
-                if dir.open_file(name).is_ok() {
-                    continue;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let io = |e: FatError| std::io::Error::other(e.to_string());
+    let mut vol = Vol::open(file, DosTime::from_unix(now)).map_err(io)?;
+    let nodes: Vec<Node> = files
+        .iter()
+        .map(|(n, b)| Node::File(n.clone(), b.clone()))
+        .collect();
+    match vol.find_dir(KEPT_DIR).map_err(io)? {
+        Some(dir) => {
+            for node in &nodes {
+                match vol.add(dir, node) {
+                    Ok(()) | Err(FatError::Exists(_)) => {}
+                    Err(e) => return Err(io(e)),
                 }
-                let mut f = dir.create_file(name)?;
-                f.write_all(bytes)?;
-                f.flush()?;
             }
         }
-        fs.unmount()?;
+        // A stick made before the folder existed: add the folder with its files at once.
+        None => {
+            let (parent, node) = match vol.find_dir("VIGIE").map_err(io)? {
+                Some(v) => (v, Node::Dir("rules".into(), nodes)),
+                None => (
+                    vol.root(),
+                    Node::Dir("VIGIE".into(), vec![Node::Dir("rules".into(), nodes)]),
+                ),
+            };
+            vol.add(parent, &node).map_err(io)?;
+        }
     }
-    file.sync_all()
+    Ok(())
 }
 
 /// A device opened read-only, for `fatfs` which wants `Write` too: writes are refused.

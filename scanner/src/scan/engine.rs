@@ -122,6 +122,10 @@ pub struct Engine {
     rules: RuleSet,
     iocs: HashIocs,
     opts: ScanOptions,
+    /// Paths whose content is kept for the caller (see [`Engine::capture`]).
+    capture: Vec<String>,
+    capture_max: u64,
+    captured: std::sync::Mutex<Vec<(String, Vec<u8>)>>,
 }
 
 impl Engine {
@@ -140,7 +144,44 @@ impl Engine {
 
     /// Builds an engine from already loaded parts.
     pub fn with(rules: RuleSet, iocs: HashIocs, opts: ScanOptions) -> Self {
-        Self { rules, iocs, opts }
+        Self {
+            rules,
+            iocs,
+            opts,
+            capture: Vec::new(),
+            capture_max: 0,
+            captured: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Keeps a copy of the content of files at these paths (case-insensitive, from the volume
+    /// root, main stream only, at most `max` bytes each and 16 files) as they are scanned, for
+    /// the caller (machine names for the host record). Take them with [`Engine::take_captured`].
+    pub fn capture(&mut self, paths: &[&str], max: u64) {
+        self.capture = paths.iter().map(|p| p.to_ascii_lowercase()).collect();
+        self.capture_max = max;
+    }
+
+    /// The captured (path, content) pairs so far.
+    pub fn take_captured(&self) -> Vec<(String, Vec<u8>)> {
+        self.captured
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+
+    fn keep_if_captured(&self, path: &str, stream: &Option<String>, data: &[u8]) {
+        if self.capture.is_empty() || stream.is_some() || data.len() as u64 > self.capture_max {
+            return;
+        }
+        let p = path.trim_start_matches('/').to_ascii_lowercase();
+        if self.capture.contains(&p) {
+            if let Ok(mut c) = self.captured.lock() {
+                if c.len() < 16 {
+                    c.push((path.to_string(), data.to_vec()));
+                }
+            }
+        }
     }
 
     /// The rule set in use.
@@ -646,6 +687,7 @@ impl<'e, 's> Run<'e, 's> {
             self.scan_blocks(slot, path, stream, reader, buf);
             return;
         }
+        self.engine.keep_if_captured(path, &stream, &buf);
         self.in_flight += 1;
         self.in_flight_bytes += buf.len() as u64;
         self.slots[slot].pending += 1;
