@@ -17,6 +17,7 @@ pub mod record;
 pub mod scan;
 pub mod sink;
 pub mod sys;
+pub mod tui;
 
 #[cfg(test)]
 pub(crate) mod testutil;
