@@ -800,10 +800,12 @@ fn end(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
         None => lines.push(Line::styled(format!("  {}", t.saving), DIM)),
         Some(Ok(p)) => {
             lines.push(Line::from(format!("  {}", t.saved_to)));
-            lines.push(Line::styled(
-                format!("    {}", elide(p, w.saturating_sub(5))),
-                Style::new().add_modifier(Modifier::BOLD),
-            ));
+            for l in where_saved(p, w.saturating_sub(5)) {
+                lines.push(Line::styled(
+                    format!("    {l}"),
+                    Style::new().add_modifier(Modifier::BOLD),
+                ));
+            }
         }
         Some(Err(e)) => {
             lines.push(Line::styled(format!("  {}", t.save_failed), BAD));
@@ -821,6 +823,15 @@ fn end(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
         ));
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `VIGIE-LOGS:/VIGIE/scans/x.jsonl` as two lines (the partition, then the path), so that a
+/// long file name stays whole at 80 columns.
+fn where_saved(p: &str, width: usize) -> Vec<String> {
+    match p.split_once(":/") {
+        Some((part, path)) => vec![format!("{part} :"), elide(&format!("/{path}"), width)],
+        None => vec![elide(p, width)],
+    }
 }
 
 fn crash(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
@@ -841,7 +852,11 @@ fn crash(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     match &app.saved {
         Some(Ok(p)) => {
             lines.push(Line::from(t.crash_record));
-            lines.push(Line::from(elide(p, w.saturating_sub(4))));
+            lines.extend(
+                where_saved(p, w.saturating_sub(4))
+                    .into_iter()
+                    .map(Line::from),
+            );
         }
         Some(Err(e)) => {
             lines.push(Line::from(t.save_failed));

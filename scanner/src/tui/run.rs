@@ -259,7 +259,12 @@ pub fn run_child(cfg: ChildConfig, out: File, reply: File) -> i32 {
     loop {
         let ev = select! {
             recv(rx) -> ev => match ev { Ok(ev) => ev, Err(_) => break },
-            recv(ticker) -> _ => Event::Tick(started.map_or(0.0, |s| s.elapsed().as_secs_f64())),
+            recv(ticker) -> _ => {
+                if app.screen != super::Screen::Progress {
+                    continue; // nothing moves elsewhere: no redraw (quiet serial lines)
+                }
+                Event::Tick(started.map_or(0.0, |s| s.elapsed().as_secs_f64()))
+            }
         };
         let action = app.handle(ev);
         match action {
