@@ -84,10 +84,11 @@ fn mirror_console(cmdline: &str) {
                 .write(true)
                 .open(format!("/dev/{dev}"))
             {
-                if let Ok(early) = EARLY.lock() {
+                if let Ok(mut early) = EARLY.lock() {
                     for l in early.iter() {
                         let _ = f.write_all(l.replace('\n', "\r\n").as_bytes());
                     }
+                    early.clear();
                 }
                 if let Ok(mut m) = MIRROR.lock() {
                     *m = Some(f);
@@ -799,6 +800,26 @@ fn close_summary(lines: &mut Vec<String>, errors: u64) -> Verdict {
     verdict
 }
 
+/// When the UI child (a session leader with the console as its controlling tty) exits, the
+/// kernel hangs the tty up: every descriptor PID 1 had on it (stdout, the serial mirror) is
+/// dead from then on. Opens them again.
+fn reopen_console() {
+    use std::os::fd::AsRawFd;
+    if let Ok(c) = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open("/dev/console")
+    {
+        for fd in [1, 2] {
+            // SAFETY: dup2 of a descriptor we own onto the standard output descriptors.
+            unsafe { libc::dup2(c.as_raw_fd(), fd) };
+        }
+    }
+    if let Ok(cmdline) = std::fs::read_to_string("/proc/cmdline") {
+        mirror_console(&cmdline);
+    }
+}
+
 /// Describes how a child ended, for the screen and the record.
 fn describe(status: &nix::Result<nix::sys::wait::WaitStatus>) -> String {
     use nix::sys::wait::WaitStatus;
@@ -896,6 +917,7 @@ fn interactive(b: &mut Boot) -> Result<(), String> {
         }
     }
     let status = nix::sys::wait::waitpid(child, None);
+    reopen_console();
     quiet_console(false);
     let clean_exit = matches!(status, Ok(nix::sys::wait::WaitStatus::Exited(_, 0)));
     if clean_exit && saved.is_some() {
@@ -965,6 +987,8 @@ fn crash_screen(b: &Boot, why: &str, saved: Result<String, String>) {
         }
     }
     say("  crash screen shown: press Enter to power off");
+    // Nothing else may write on the screen while the operator reads it.
+    quiet_console(true);
     let mut byte = [0u8; 1];
     let mut tty = tty;
     for _ in 0..100_000 {
@@ -974,6 +998,7 @@ fn crash_screen(b: &Boot, why: &str, saved: Result<String, String>) {
             _ => std::thread::sleep(Duration::from_millis(200)),
         }
     }
+    quiet_console(false);
 }
 
 #[cfg(test)]
