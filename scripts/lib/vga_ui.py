@@ -111,7 +111,7 @@ def main():
     mon.wait("sha256")
     mon.shot(outdir, "details")
     mon.keys("esc", "ret")
-    mon.wait("VIGIE-LOGS:/VIGIE/scans/", 120)
+    mon.wait("/VIGIE/scans/", 120)
     mon.shot(outdir, "end")
     mon.keys("ret")
     return 0

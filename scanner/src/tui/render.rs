@@ -519,43 +519,30 @@ fn progress(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     }
 }
 
-/// 3x5 block letters for the verdict banner (A-Z, space); anything else is drawn as a space.
+/// 5x5 block letters for the verdict banner words (the letters of [`Strings`]'s banners);
+/// anything else is drawn as a space.
 fn glyph(c: char) -> [&'static str; 5] {
     match c.to_ascii_uppercase() {
-        'A' | 'À' => ["###", "# #", "###", "# #", "# #"],
-        'B' => ["## ", "# #", "## ", "# #", "## "],
-        'C' => ["###", "#  ", "#  ", "#  ", "###"],
-        'D' => ["## ", "# #", "# #", "# #", "## "],
-        'E' | 'É' | 'é' => ["###", "#  ", "## ", "#  ", "###"],
-        'F' => ["###", "#  ", "## ", "#  ", "#  "],
-        'G' => ["###", "#  ", "# #", "# #", "###"],
-        'H' => ["# #", "# #", "###", "# #", "# #"],
-        'I' => ["###", " # ", " # ", " # ", "###"],
-        'J' => ["  #", "  #", "  #", "# #", "###"],
-        'K' => ["# #", "## ", "#  ", "## ", "# #"],
-        'L' => ["#  ", "#  ", "#  ", "#  ", "###"],
-        'M' => ["# #", "###", "###", "# #", "# #"],
-        'N' => ["## ", "# #", "# #", "# #", "# #"],
-        'O' => ["###", "# #", "# #", "# #", "###"],
-        'P' => ["###", "# #", "###", "#  ", "#  "],
-        'Q' => ["###", "# #", "# #", "###", "  #"],
-        'R' => ["## ", "# #", "## ", "# #", "# #"],
-        'S' => ["###", "#  ", "###", "  #", "###"],
-        'T' => ["###", " # ", " # ", " # ", " # "],
-        'U' => ["# #", "# #", "# #", "# #", "###"],
-        'V' => ["# #", "# #", "# #", "# #", " # "],
-        'W' => ["# #", "# #", "###", "###", "# #"],
-        'X' => ["# #", "# #", " # ", "# #", "# #"],
-        'Y' => ["# #", "# #", " # ", " # ", " # "],
-        'Z' => ["###", "  #", " # ", "#  ", "###"],
-        _ => ["   ", "   ", "   ", "   ", "   "],
+        'A' => [" ### ", "#   #", "#####", "#   #", "#   #"],
+        'C' => [" ####", "#    ", "#    ", "#    ", " ####"],
+        'E' => ["#####", "#    ", "#### ", "#    ", "#####"],
+        'I' => ["#####", "  #  ", "  #  ", "  #  ", "#####"],
+        'K' => ["#   #", "#  # ", "###  ", "#  # ", "#   #"],
+        'L' => ["#    ", "#    ", "#    ", "#    ", "#####"],
+        'M' => ["#   #", "## ##", "# # #", "#   #", "#   #"],
+        'N' => ["#   #", "##  #", "# # #", "#  ##", "#   #"],
+        'O' => [" ### ", "#   #", "#   #", "#   #", " ### "],
+        'P' => ["#### ", "#   #", "#### ", "#    ", "#    "],
+        'R' => ["#### ", "#   #", "#### ", "#  # ", "#   #"],
+        'T' => ["#####", "  #  ", "  #  ", "  #  ", "  #  "],
+        _ => ["     ", "     ", "     ", "     ", "     "],
     }
 }
 
 /// The banner lines of `text` in block letters (full blocks), or `None` when too wide.
 pub fn banner(text: &str, width: usize) -> Option<Vec<String>> {
     let n = text.chars().count();
-    if n * 4 > width + 1 {
+    if n * 6 > width + 1 {
         return None;
     }
     let mut rows = vec![String::new(); 5];
@@ -566,7 +553,11 @@ pub fn banner(text: &str, width: usize) -> Option<Vec<String>> {
             row.push(' ');
         }
     }
-    Some(rows.into_iter().map(|r| r.trim_end().to_string()).collect())
+    // Same length on every row, so that centring keeps the letters aligned.
+    for r in &mut rows {
+        r.pop(); // the separator after the last letter
+    }
+    Some(rows)
 }
 
 fn status_name(t: &Strings, s: VolumeStatus) -> &'static str {
@@ -634,21 +625,34 @@ fn not_scanned_lines(app: &App, t: &Strings) -> Vec<String> {
 
 fn verdict(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     let v = app.verdict();
-    let (bg, fg, title, sub) = match v {
-        Verdict::Infected => (Color::Red, Color::White, t.verdict_infected, t.infected_sub),
-        Verdict::Clean => (Color::Green, Color::Black, t.verdict_clean, t.clean_sub),
+    let (bg, fg, title, sub, word) = match v {
+        Verdict::Infected => (
+            Color::Red,
+            Color::White,
+            t.verdict_infected,
+            t.infected_sub,
+            t.banner_infected,
+        ),
+        Verdict::Clean => (
+            Color::Green,
+            Color::Black,
+            t.verdict_clean,
+            t.clean_sub,
+            t.banner_clean,
+        ),
         Verdict::Incomplete => (
             Color::Yellow,
             Color::Black,
             t.verdict_incomplete,
             t.incomplete_sub,
+            t.banner_incomplete,
         ),
     };
     let style = Style::new().fg(fg).bg(bg);
     f.render_widget(Block::default().style(style), area);
     let w = area.width as usize;
     let mut lines = vec![Line::from("")];
-    match banner(title, w.saturating_sub(2)) {
+    match banner(word, w.saturating_sub(2)) {
         Some(rows) => lines.extend(rows.into_iter().map(Line::from)),
         None => lines.push(Line::from(title)),
     }
@@ -910,10 +914,14 @@ mod tests {
     #[test]
     fn banner_fits_80_columns_for_every_title() {
         for t in [&super::super::i18n::FR, &super::super::i18n::EN] {
-            for s in [t.verdict_infected, t.verdict_clean, t.verdict_incomplete] {
+            for s in [t.banner_infected, t.banner_clean, t.banner_incomplete] {
                 let b = banner(s, 78).expect(s);
                 assert_eq!(b.len(), 5);
                 assert!(b.iter().all(|r| r.chars().count() <= 78), "{s}");
+                assert!(
+                    b.iter().all(|r| r.chars().count() == b[0].chars().count()),
+                    "{s}"
+                );
             }
         }
     }
