@@ -64,7 +64,10 @@ fn boot_files(o: &Options) -> Vec<(String, Source)> {
             Source::File(r.join(format!("boot/vmlinuz-{}", o.kernel_version))),
         ),
         ("initrd.img".into(), Source::File(o.initramfs.clone())),
-        ("syslinux.cfg".into(), Source::Text(syslinux_cfg())),
+        (
+            "syslinux.cfg".into(),
+            Source::Text(syslinux_cfg(&o.default_entry)),
+        ),
         (
             "ldlinux.c32".into(),
             Source::File(r.join("usr/lib/syslinux/modules/bios/ldlinux.c32")),
@@ -78,30 +81,68 @@ fn boot_files(o: &Options) -> Vec<(String, Source)> {
             Source::File(r.join("usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed")),
         ),
         // Debian's signed monolithic GRUB reads its config from /EFI/debian on the ESP.
-        ("EFI/debian/grub.cfg".into(), Source::Text(grub_cfg())),
-        ("EFI/BOOT/grub.cfg".into(), Source::Text(grub_cfg())),
+        (
+            "EFI/debian/grub.cfg".into(),
+            Source::Text(grub_cfg(&o.default_entry)),
+        ),
+        (
+            "EFI/BOOT/grub.cfg".into(),
+            Source::Text(grub_cfg(&o.default_entry)),
+        ),
     ]
 }
 
-/// The unattended scan is the default entry for now (the console UI comes with its own issue).
-const APPEND_AUTO: &str = "console=ttyS0,115200 console=tty0 vigie.auto=1";
-const APPEND_DEBUG: &str = "console=ttyS0,115200 console=tty0 vigie.auto=1 vigie.debug";
+/// The boot menu, declared as data: (name, menu label, kernel command line). The default is
+/// the console UI; `--default-entry` picks another (the boot tests boot `auto`, the serial UI
+/// test boots `serial`).
+const ENTRIES: &[(&str, &str, &str)] = &[
+    (
+        "ui",
+        "Vigie: scan this workstation",
+        "console=ttyS0,115200 console=tty0 quiet",
+    ),
+    (
+        "serial",
+        "Vigie: scan, on the serial console",
+        "console=ttyS0,115200 console=tty0 quiet vigie.console=ttyS0",
+    ),
+    (
+        "auto",
+        "Vigie: scan all disks (unattended)",
+        "console=ttyS0,115200 console=tty0 vigie.auto=1",
+    ),
+    (
+        "debug",
+        "Vigie: scan all disks, verbose",
+        "console=ttyS0,115200 console=tty0 vigie.auto=1 vigie.debug",
+    ),
+];
 
-fn syslinux_cfg() -> String {
-    format!(
-        "SERIAL 0 115200\nDEFAULT auto\nPROMPT 0\nTIMEOUT 10\n\
-         LABEL auto\n  MENU LABEL Vigie: scan all disks (unattended)\n  KERNEL /vmlinuz\n  INITRD /initrd.img\n  APPEND {APPEND_AUTO}\n\
-         LABEL debug\n  MENU LABEL Vigie: scan, verbose\n  KERNEL /vmlinuz\n  INITRD /initrd.img\n  APPEND {APPEND_DEBUG}\n"
-    )
+fn syslinux_cfg(default: &str) -> String {
+    let mut s = format!("SERIAL 0 115200\nDEFAULT {default}\nPROMPT 0\nTIMEOUT 10\n");
+    for (name, label, append) in ENTRIES {
+        s.push_str(&format!(
+            "LABEL {name}\n  MENU LABEL {label}\n  KERNEL /vmlinuz\n  INITRD /initrd.img\n  APPEND {append}\n"
+        ));
+    }
+    s
 }
 
-fn grub_cfg() -> String {
-    format!(
-        "set default=0\nset timeout=1\nserial --unit=0 --speed=115200\nterminal_input console serial\nterminal_output console serial\n\
-         search --no-floppy --label --set=root VIGIE-BOOT\n\
-         menuentry 'Vigie: scan all disks (unattended)' {{\n  linux /vmlinuz {APPEND_AUTO}\n  initrd /initrd.img\n}}\n\
-         menuentry 'Vigie: scan, verbose' {{\n  linux /vmlinuz {APPEND_DEBUG}\n  initrd /initrd.img\n}}\n"
-    )
+fn grub_cfg(default: &str) -> String {
+    let idx = ENTRIES
+        .iter()
+        .position(|(n, _, _)| *n == default)
+        .unwrap_or(0);
+    let mut s = format!(
+        "set default={idx}\nset timeout=1\nserial --unit=0 --speed=115200\nterminal_input console serial\nterminal_output console serial\n\
+         search --no-floppy --label --set=root VIGIE-BOOT\n"
+    );
+    for (_, label, append) in ENTRIES {
+        s.push_str(&format!(
+            "menuentry '{label}' {{\n  linux /vmlinuz {append}\n  initrd /initrd.img\n}}\n"
+        ));
+    }
+    s
 }
 
 enum Source {
@@ -116,6 +157,8 @@ struct Options {
     initramfs: PathBuf,
     stick_id: String,
     output: PathBuf,
+    /// Name of the default boot entry (see [`ENTRIES`]).
+    default_entry: String,
 }
 
 /// A window of the image file, so `fatfs` sees one partition.
@@ -410,7 +453,10 @@ fn build(o: &Options) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let mut o = Options::default();
+    let mut o = Options {
+        default_entry: "ui".into(),
+        ..Options::default()
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().with_context(|| format!("{a} needs a value"));
@@ -420,6 +466,7 @@ fn main() -> Result<()> {
             "--initramfs" => o.initramfs = val()?.into(),
             "--stick-id" => o.stick_id = val()?,
             "-o" | "--output" => o.output = val()?.into(),
+            "--default-entry" => o.default_entry = val()?,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -432,12 +479,37 @@ fn main() -> Result<()> {
         "--stick-id (1..64 chars) is required"
     );
     ensure!(!o.output.as_os_str().is_empty(), "-o is required");
+    ensure!(
+        ENTRIES.iter().any(|(n, _, _)| *n == o.default_entry),
+        "--default-entry must be one of: {}",
+        ENTRIES.iter().map(|e| e.0).collect::<Vec<_>>().join(", ")
+    );
     build(&o)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boot_menus_default_to_the_chosen_entry() {
+        let s = syslinux_cfg("ui");
+        assert!(s.contains("DEFAULT ui\n"));
+        assert!(s.contains("LABEL auto\n"));
+        assert!(s.contains("vigie.auto=1"));
+        assert!(syslinux_cfg("auto").contains("DEFAULT auto\n"));
+        assert!(grub_cfg("ui").starts_with("set default=0\n"));
+        assert!(grub_cfg("auto").starts_with("set default=2\n"));
+        assert!(grub_cfg("serial").contains("vigie.console=ttyS0"));
+        // The interactive entries never scan unattended.
+        for (n, _, a) in ENTRIES {
+            assert_eq!(
+                a.contains("vigie.auto=1"),
+                *n == "auto" || *n == "debug",
+                "{n}"
+            );
+        }
+    }
 
     #[test]
     fn mbr_table_follows_the_layout() {

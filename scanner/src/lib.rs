@@ -21,6 +21,7 @@ pub mod report;
 pub mod scan;
 pub mod sink;
 pub mod sys;
+pub mod tui;
 
 #[cfg(test)]
 pub(crate) mod testutil;

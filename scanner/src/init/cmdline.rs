@@ -18,6 +18,16 @@ pub struct Cmdline {
     pub pseudonymise: bool,
     /// `vigie.site=NAME`: the site the stick belongs to (fleet report totals).
     pub site: Option<String>,
+    /// `vigie.lang=fr|en`: the console UI's first language (default French).
+    pub lang: crate::tui::i18n::Lang,
+    /// `vigie.keymap=fr|us`: the console keyboard layout (default AZERTY).
+    pub keymap: Option<crate::tui::keymap::Layout>,
+    /// `vigie.console=ttyS0`: run the UI on that tty instead of `tty1` (headless, tests).
+    pub console: String,
+    /// `vigie.rules_max_age=DAYS`: warn on the welcome screen when the rules are older.
+    pub rules_max_age_days: u64,
+    /// `vigie.test.crash=scan|ui`: TEST ONLY, make the UI/scan child crash on purpose.
+    pub test_crash: Option<crate::tui::run::Crash>,
     /// `vigie.*` words we did not understand (reported, never fatal).
     pub unknown: Vec<String>,
 }
@@ -32,6 +42,11 @@ impl Default for Cmdline {
             no_poweroff: false,
             pseudonymise: false,
             site: None,
+            lang: crate::tui::i18n::Lang::Fr,
+            keymap: None,
+            console: "tty1".into(),
+            rules_max_age_days: 90,
+            test_crash: None,
             unknown: Vec::new(),
         }
     }
@@ -76,6 +91,26 @@ impl Cmdline {
                 "threads" => val
                     .and_then(|v| v.parse().ok())
                     .map(|n: usize| c.threads = n.min(256))
+                    .is_some(),
+                "lang" => val
+                    .and_then(crate::tui::i18n::Lang::parse)
+                    .map(|l| c.lang = l)
+                    .is_some(),
+                "keymap" => val
+                    .and_then(crate::tui::keymap::Layout::parse)
+                    .map(|l| c.keymap = Some(l))
+                    .is_some(),
+                "console" => val
+                    .filter(|v| crate::tui::console::tty_path(v).ends_with(v))
+                    .map(|v| c.console = v.to_string())
+                    .is_some(),
+                "rules_max_age" => val
+                    .and_then(|v| v.parse().ok())
+                    .map(|n: u64| c.rules_max_age_days = n.min(36_500))
+                    .is_some(),
+                "test.crash" => val
+                    .and_then(crate::tui::run::Crash::parse)
+                    .map(|k| c.test_crash = Some(k))
                     .is_some(),
                 _ => false,
             };
@@ -138,6 +173,26 @@ mod tests {
             ["vigie.auto=maybe", "vigie.frobnicate", "vigie.settle=x"]
         );
         assert_eq!(c.settle_secs, 600);
+    }
+
+    #[test]
+    fn console_ui_options() {
+        use crate::tui::{i18n::Lang, keymap::Layout, run::Crash};
+        let c = Cmdline::parse("vigie.lang=en vigie.keymap=us vigie.console=ttyS0 vigie.rules_max_age=30 vigie.test.crash=scan");
+        assert_eq!((c.lang, c.keymap), (Lang::En, Some(Layout::Us)));
+        assert_eq!(c.console, "ttyS0");
+        assert_eq!(c.rules_max_age_days, 30);
+        assert_eq!(c.test_crash, Some(Crash::Scan));
+        assert!(c.unknown.is_empty());
+        let d = Cmdline::parse("");
+        assert_eq!(
+            (d.lang, d.keymap, d.console.as_str()),
+            (Lang::Fr, None, "tty1")
+        );
+        assert_eq!((d.rules_max_age_days, d.test_crash), (90, None));
+        let bad = Cmdline::parse("vigie.lang=de vigie.console=../sda vigie.test.crash=x");
+        assert_eq!(bad.unknown.len(), 3);
+        assert_eq!(bad.console, "tty1");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! PID 1 of the stick: an ordered table of boot steps (each logs itself and says whether it is
-//! required), then an unattended scan in a supervised child, the record written to the stick's
-//! log partition, and power-off. PID 1 never exits and never lets a panic reach the kernel.
+//! required), then ONE supervised child (the console UI, which scans on its own thread, or the
+//! unattended scan with `vigie.auto=1`), the record written to the stick's log partition by
+//! PID 1 only ([`save_record`]), and power-off. PID 1 never exits and never lets a panic reach
+//! the kernel; a crashed child is explained on screen and recorded.
 //!
 //! Entered when `getpid() == 1` or with `scanner init`. Nothing here mounts a host partition:
 //! the only mounts are `proc`, `sysfs`, `devtmpfs` and (UEFI only) `efivarfs`.
@@ -16,10 +18,12 @@ pub mod settings;
 mod sys;
 pub mod update;
 
-use crate::record::{Record, SummaryRecord, Verdict};
+use crate::record::{HostRecord, Record, RunMode, SummaryRecord, Verdict};
+use crate::tui::run::{ChildConfig, REPLY_ERR, REPLY_OK, SAVE_REQUEST};
 use cmdline::Cmdline;
 use nix::mount::MsFlags;
 use std::io::{BufRead, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,10 +37,25 @@ pub const STICK_ID_FILE: &str = "/etc/vigie/stick-id";
 /// A second console (the serial port when `/dev/console` is the screen), see [`mirror_console`].
 static MIRROR: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
 
+/// While the console UI owns the screen, messages go to the kernel log only.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sends [`say`]'s messages to the kernel log instead of the console (the UI is drawing) or
+/// back to the console.
+pub fn quiet_console(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Prints one line on the console (and its mirror); never panics (a closed console must not
 /// kill PID 1).
 pub fn say(msg: &str) {
     let line = format!("vigie: {msg}\n");
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Ok(mut k) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+            let _ = k.write_all(line.as_bytes());
+        }
+        return;
+    }
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(line.as_bytes());
     let _ = out.flush();
@@ -69,10 +88,11 @@ fn mirror_console(cmdline: &str) {
                 .write(true)
                 .open(format!("/dev/{dev}"))
             {
-                if let Ok(early) = EARLY.lock() {
+                if let Ok(mut early) = EARLY.lock() {
                     for l in early.iter() {
                         let _ = f.write_all(l.replace('\n', "\r\n").as_bytes());
                     }
+                    early.clear();
                 }
                 if let Ok(mut m) = MIRROR.lock() {
                     *m = Some(f);
@@ -104,7 +124,8 @@ struct Boot {
     verdict: Option<Verdict>,
     /// The rule bundle chosen by the "rules" step (path for the scan, what records show).
     rules: Option<(PathBuf, crate::record::RulesInfo)>,
-    host: Option<crate::record::HostRecord>,
+    /// The base host record, built before forking (cheap sysfs reads only).
+    host: HostRecord,
 }
 
 type StepFn = fn(&mut Boot) -> Result<(), String>;
@@ -182,7 +203,12 @@ const STEPS: &[Step] = &[
         },
     },
     Step {
-        name: "scan",
+        name: "base host record",
+        required: false,
+        run: step_host,
+    },
+    Step {
+        name: "scan (console UI, or unattended with vigie.auto=1)",
         required: false,
         run: step_scan,
     },
@@ -531,10 +557,26 @@ fn scan_targets(b: &Boot) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The base host record. [issue 5 replaces this body with `host::collect`.]
+fn step_host(b: &mut Boot) -> Result<(), String> {
+    let mode = if b.cmdline.auto {
+        RunMode::Unattended
+    } else {
+        RunMode::Interactive
+    };
+    b.host = base_host(b, mode);
+    say(&format!(
+        "  scan {}: {} disk(s), clock {}",
+        b.host.scan_id,
+        b.host.disks.len(),
+        b.host.clock
+    ));
+    Ok(())
+}
+
 fn step_scan(b: &mut Boot) -> Result<(), String> {
     if !b.cmdline.auto {
-        say("  interactive mode comes with the console UI; boot the 'auto' entry to scan");
-        return Ok(());
+        return interactive(b);
     }
     // A disk we could not protect is never read: the scan is then incomplete at best.
     let unprotected = b.protected.iter().filter(|p| p.error.is_some()).count();
@@ -548,8 +590,7 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
             .join(" ")
     ));
     let started = uptime();
-    b.host = Some(base_host(b, crate::record::RunMode::Unattended));
-    let (lines, verdict) = supervise_scan(&targets, b.cmdline.threads, b.host.clone())?;
+    let (lines, verdict) = supervise_scan(&targets, b.cmdline.threads, Some(b.host.clone()))?;
     let verdict = if unprotected > 0 && verdict == Verdict::Clean {
         Verdict::Incomplete
     } else {
@@ -681,20 +722,11 @@ fn child_scan(
 }
 
 fn step_write(b: &mut Boot) -> Result<(), String> {
-    if b.records.is_empty() {
+    // The interactive session saved its record when the UI asked (or when it crashed).
+    if b.records.is_empty() || !b.cmdline.auto {
         return Ok(());
     }
-    let host = b.host.clone().unwrap_or_default();
-    let lines = std::mem::take(&mut b.records);
-    let res = save_record(b, &host, &lines);
-    b.records = lines;
-    let at = res?;
-    say(&format!(
-        "  record saved: {}:/{at} ({} lines)",
-        disks::LOG_LABEL,
-        b.records.len()
-    ));
-    Ok(())
+    save_record(b, &b.host, &b.records).map(|_| ())
 }
 
 /// Unix time from the system clock.
@@ -728,14 +760,11 @@ fn base_host(b: &Boot, mode: crate::record::RunMode) -> crate::record::HostRecor
     })
 }
 
-/// Saves a scan on the stick's log partition (the only writer of it): used by the unattended
-/// path, the interactive path and the crash path. Returns where the record went, for the
-/// screen; a full partition is an error the caller shows next to the verdict.
-fn save_record(
-    b: &Boot,
-    host: &crate::record::HostRecord,
-    lines: &[String],
-) -> Result<String, String> {
+/// The one writer of the log partition (see `logpart::save_scan`: a folder per scan with the
+/// record, the human report and an index row). Returns where the record went (shown on screen).
+/// Used by the unattended path, the interactive path (on the UI child's request) and the crash
+/// path; a full partition is an error the caller shows next to the verdict.
+fn save_record(b: &Boot, host: &HostRecord, lines: &[String]) -> Result<String, String> {
     let Some((disk, part)) = &b.stick else {
         return Err("stick not identified: record not saved".into());
     };
@@ -770,7 +799,255 @@ fn save_record(
     if !saved.indexed {
         say("  the index row could not be added (the record folder is saved)");
     }
-    Ok(saved.folder)
+    say(&format!(
+        "  record saved: {}:/{} ({} lines)",
+        disks::LOG_LABEL,
+        saved.folder,
+        lines.len() + 1
+    ));
+    Ok(format!("{}:/{}", disks::LOG_LABEL, saved.folder))
+}
+
+/// Closes a record whose scan did not finish: a summary that is never `clean` (`infected` if
+/// findings arrived, else `incomplete`) unless the lines already end with one.
+fn close_summary(lines: &mut Vec<String>, errors: u64) -> Verdict {
+    let last = lines
+        .iter()
+        .rev()
+        .find_map(|l| match serde_json::from_str::<Record>(l) {
+            Ok(Record::Summary(s)) => Some(s),
+            _ => None,
+        });
+    let findings = lines
+        .iter()
+        .filter(|l| l.contains("\"type\":\"finding\""))
+        .count() as u64;
+    if let Some(s) = last {
+        if s.verdict != Verdict::Clean || errors == 0 {
+            return s.verdict;
+        }
+    }
+    let verdict = if findings > 0 {
+        Verdict::Infected
+    } else {
+        Verdict::Incomplete
+    };
+    lines.push(
+        Record::Summary(SummaryRecord {
+            verdict,
+            files: 0,
+            scanned: 0,
+            findings,
+            bytes: 0,
+            seconds: 0.0,
+            skipped: 0,
+            errors: errors.max(1),
+            cancelled: true,
+        })
+        .to_json_line(),
+    );
+    verdict
+}
+
+/// When the UI child (a session leader with the console as its controlling tty) exits, the
+/// kernel hangs the tty up: every descriptor PID 1 had on it (stdout, the serial mirror) is
+/// dead from then on. Opens them again.
+fn reopen_console() {
+    use std::os::fd::AsRawFd;
+    if let Ok(c) = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open("/dev/console")
+    {
+        for fd in [1, 2] {
+            // SAFETY: dup2 of a descriptor we own onto the standard output descriptors.
+            unsafe { libc::dup2(c.as_raw_fd(), fd) };
+        }
+    }
+    if let Ok(cmdline) = std::fs::read_to_string("/proc/cmdline") {
+        mirror_console(&cmdline);
+    }
+}
+
+/// Describes how a child ended, for the screen and the record.
+fn describe(status: &nix::Result<nix::sys::wait::WaitStatus>) -> String {
+    use nix::sys::wait::WaitStatus;
+    match status {
+        Ok(WaitStatus::Exited(_, c)) => format!("exited with status {c}"),
+        Ok(WaitStatus::Signaled(_, sig, core)) => format!(
+            "killed by signal {}{}",
+            sig.as_str(),
+            if *core { " (core dumped)" } else { "" }
+        ),
+        Ok(other) => format!("{other:?}"),
+        Err(e) => format!("wait failed: {e}"),
+    }
+}
+
+/// The interactive session: forks the console UI child (which probes the disks, runs the scan
+/// on its own thread and streams the records here), saves the record when the child asks and
+/// answers where it went; if the child dies first, records the crash and explains it on screen.
+fn interactive(b: &mut Boot) -> Result<(), String> {
+    let stick = b.stick.as_ref().map(|(d, _)| d.name.clone());
+    let cfg = ChildConfig {
+        lang: b.cmdline.lang,
+        layout: b.cmdline.keymap.unwrap_or(match b.cmdline.lang {
+            crate::tui::i18n::Lang::Fr => crate::tui::keymap::Layout::Fr,
+            crate::tui::i18n::Lang::En => crate::tui::keymap::Layout::Us,
+        }),
+        tty: b.cmdline.console.clone(),
+        rules: update::rules_path(Path::new(RULES_DIR)),
+        threads: b.cmdline.threads,
+        rules_max_age_days: b.cmdline.rules_max_age_days,
+        disks: b
+            .protected
+            .iter()
+            .filter(|p| Some(&p.disk.name) != stick.as_ref())
+            .map(|p| crate::tui::probe::DiskSpec {
+                name: p.disk.name.clone(),
+                protected: p.error.is_none(),
+            })
+            .collect(),
+        base: b.host.clone(),
+        crash: b.cmdline.test_crash,
+    };
+    if cfg.crash.is_some() {
+        say("  TEST ONLY: vigie.test.crash is set, the UI/scan child will crash on purpose");
+    }
+    say(&format!("  console UI on {}", cfg.tty));
+    let (data_r, data_w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let (reply_r, reply_w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+    quiet_console(true);
+    let child = match sys::fork() {
+        Err(e) => {
+            quiet_console(false);
+            return Err(format!("fork: {e}"));
+        }
+        Ok(None) => {
+            drop(data_r);
+            drop(reply_w);
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::tui::run::run_child(
+                    cfg,
+                    std::fs::File::from(data_w),
+                    std::fs::File::from(reply_r),
+                )
+            }));
+            std::process::exit(code.unwrap_or(3));
+        }
+        Ok(Some(child)) => child,
+    };
+    drop(data_w);
+    drop(reply_r);
+    let mut reply = std::fs::File::from(reply_w);
+    let mut lines: Vec<String> = Vec::new();
+    let mut host: Option<HostRecord> = None;
+    let mut saved: Option<Result<String, String>> = None;
+    let reader = std::io::BufReader::new(std::fs::File::from(data_r));
+    for l in reader.lines().take(10_000_000) {
+        let Ok(l) = l else { break };
+        if l == SAVE_REQUEST {
+            if saved.is_none() {
+                let h = host.clone().unwrap_or_else(|| b.host.clone());
+                let r = save_record(b, &h, &lines);
+                let answer = match &r {
+                    Ok(p) => format!("{REPLY_OK}{p}\n"),
+                    Err(e) => format!("{REPLY_ERR}{e}\n"),
+                };
+                let _ = reply.write_all(answer.as_bytes());
+                saved = Some(r);
+            }
+            continue;
+        }
+        match serde_json::from_str::<Record>(&l) {
+            Ok(Record::Host(h)) => host = Some(h),
+            Ok(_) if saved.is_none() => lines.push(l),
+            _ => {}
+        }
+    }
+    let status = nix::sys::wait::waitpid(child, None);
+    reopen_console();
+    quiet_console(false);
+    let clean_exit = matches!(status, Ok(nix::sys::wait::WaitStatus::Exited(_, 0)));
+    if clean_exit && saved.is_some() {
+        b.verdict = Some(close_summary(&mut lines, 0));
+        b.records = lines;
+        if let Some(Err(e)) = &saved {
+            say(&format!("  the record could not be saved: {e}"));
+        }
+        return Ok(());
+    }
+    // The child died (or gave up) before the end of the session.
+    let why = describe(&status);
+    say(&format!(
+        "  the console UI / scan process ended abnormally: {why}"
+    ));
+    let saved = match saved {
+        Some(s) => s,
+        None => {
+            let mut h = host.unwrap_or_else(|| b.host.clone());
+            h.cancelled = true;
+            h.ended = Some(crate::tui::run::rfc3339(crate::tui::run::now()));
+            h.notes.push(format!(
+                "the scan process crashed ({why}) after {} records: this record is incomplete",
+                lines.len()
+            ));
+            b.verdict = Some(close_summary(&mut lines, 1));
+            save_record(b, &h, &lines)
+        }
+    };
+    b.records = lines;
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crash_screen(b, &format!("{why}, {} records", b.records.len()), saved)
+    }));
+    Ok(())
+}
+
+/// PID 1 draws the crash screen itself on the UI's console and waits for Enter.
+fn crash_screen(b: &Boot, why: &str, saved: Result<String, String>) {
+    use crate::tui::{console, App, Screen};
+    let layout = b.cmdline.keymap.unwrap_or_default();
+    let mut app = App::new(b.cmdline.lang, layout);
+    app.screen = Screen::Crash;
+    app.crash = Some(why.to_string());
+    app.saved = Some(saved);
+    let path = console::tty_path(&b.cmdline.console);
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(&path);
+    let Ok(tty) = tty else {
+        say("  cannot open the console for the crash screen");
+        return;
+    };
+    let _ = console::raw_mode(&tty);
+    let (cols, rows) = console::ensure_size(&tty).unwrap_or(console::DEFAULT_SIZE);
+    if let Ok(out) = tty.try_clone() {
+        let backend = ratatui::backend::CrosstermBackend::new(out);
+        if let Ok(mut term) = ratatui::Terminal::with_options(
+            backend,
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, cols, rows)),
+            },
+        ) {
+            let _ = term.clear();
+            let _ = term.draw(|f| crate::tui::render(&app, f));
+        }
+    }
+    say("  crash screen shown: press Enter to power off");
+    // Nothing else may write on the screen while the operator reads it.
+    quiet_console(true);
+    let mut byte = [0u8; 1];
+    let mut tty = tty;
+    for _ in 0..100_000 {
+        match std::io::Read::read(&mut tty, &mut byte) {
+            Ok(1) if byte[0] == b'\r' || byte[0] == b'\n' => break,
+            Ok(1) => {}
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+    quiet_console(false);
 }
 
 #[cfg(test)]
@@ -788,6 +1065,36 @@ mod tests {
         assert!(pos("scan") < pos("write the record"));
         assert!(STEPS[pos("read-only")].required);
         assert!(STEPS[..3].iter().all(|s| s.required));
+    }
+
+    #[test]
+    fn a_crashed_scan_is_never_clean() {
+        let finding = r#"{"type":"finding","disk":"d","volume":1,"path":"a","stream":null,"kind":"yara","rule":"r","namespace":"n","sha256":"00","size":1,"mode":"full"}"#;
+        let mut lines = vec![finding.to_string()];
+        assert_eq!(close_summary(&mut lines, 1), Verdict::Infected);
+        assert_eq!(lines.len(), 2);
+        let s: Record = serde_json::from_str(&lines[1]).unwrap();
+        let Record::Summary(s) = s else { panic!() };
+        assert!(s.cancelled && s.errors == 1 && s.findings == 1);
+        let mut none = Vec::new();
+        assert_eq!(close_summary(&mut none, 1), Verdict::Incomplete);
+        // A finished session keeps its own summary.
+        let mut done = vec![Record::Summary(SummaryRecord {
+            verdict: Verdict::Clean,
+            files: 1,
+            scanned: 1,
+            findings: 0,
+            bytes: 1,
+            seconds: 1.0,
+            skipped: 0,
+            errors: 0,
+            cancelled: false,
+        })
+        .to_json_line()];
+        assert_eq!(close_summary(&mut done, 0), Verdict::Clean);
+        assert_eq!(done.len(), 1);
+        // ... but a crash after a clean summary (before the save) is not clean.
+        assert_eq!(close_summary(&mut done, 1), Verdict::Incomplete);
     }
 
     #[test]

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Drives the stick's console UI over QEMU's serial port (a UNIX socket).
+
+A tiny VT emulator keeps an 80x25 screen from what the guest draws (cursor moves, clears,
+text; colours ignored), so steps can wait for text on the *screen*, not in a byte stream.
+
+    serial_ui.py SOCKET SCRIPT.json   (steps: {"wait": "text", "timeout": s} |
+                                               {"send": "keys"} | {"absent": "text"})
+Key names in "send": <up> <down> <left> <right> <enter> <esc> <bs>, anything else is typed.
+Exits 0 when every step passed, 1 otherwise (printing the screen).
+"""
+import codecs, json, re, socket, sys, threading, time
+
+W, H = 80, 25
+KEYS = {"<up>": "\x1b[A", "<down>": "\x1b[B", "<right>": "\x1b[C", "<left>": "\x1b[D",
+        "<enter>": "\r", "<esc>": "\x1b", "<bs>": "\x7f"}
+
+
+class Screen:
+    def __init__(self):
+        self.rows = [[" "] * W for _ in range(H)]
+        self.x = self.y = 0
+        self.state = "text"
+        self.seq = ""
+        self.lock = threading.Lock()
+        self.dec = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def text(self):
+        with self.lock:
+            return "\n".join("".join(r).rstrip() for r in self.rows)
+
+    def scroll(self):
+        self.rows.pop(0)
+        self.rows.append([" "] * W)
+
+    def put(self, c):
+        if self.x >= W:
+            self.x = 0
+            self.newline()
+        self.rows[self.y][self.x] = c
+        self.x += 1
+
+    def newline(self):
+        if self.y == H - 1:
+            self.scroll()
+        else:
+            self.y += 1
+
+    def csi(self, s):
+        final, params = s[-1], s[:-1]
+        if params.startswith("?"):
+            return
+        nums = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else []
+        n = lambda i, d=1: (nums[i] if len(nums) > i and nums[i] else d)
+        if final in "Hf":
+            self.y, self.x = min(n(0) - 1, H - 1), min(n(1) - 1, W - 1)
+        elif final == "J":
+            mode = nums[0] if nums else 0
+            if mode in (2, 3):
+                self.rows = [[" "] * W for _ in range(H)]
+            elif mode == 0:
+                self.rows[self.y][self.x:] = [" "] * (W - self.x)
+                for r in range(self.y + 1, H):
+                    self.rows[r] = [" "] * W
+        elif final == "K":
+            mode = nums[0] if nums else 0
+            if mode == 0:
+                self.rows[self.y][self.x:] = [" "] * (W - self.x)
+            elif mode == 2:
+                self.rows[self.y] = [" "] * W
+        elif final == "A":
+            self.y = max(0, self.y - n(0))
+        elif final == "B":
+            self.y = min(H - 1, self.y + n(0))
+        elif final == "C":
+            self.x = min(W - 1, self.x + n(0))
+        elif final == "D":
+            self.x = max(0, self.x - n(0))
+        elif final == "G":
+            self.x = min(W - 1, n(0) - 1)
+        elif final == "d":
+            self.y = min(H - 1, n(0) - 1)
+
+    def feed(self, data):
+        with self.lock:
+            for c in self.dec.decode(data):
+                if self.state == "text":
+                    if c == "\x1b":
+                        self.state = "esc"
+                    elif c == "\r":
+                        self.x = 0
+                    elif c == "\n":
+                        self.newline()
+                    elif c == "\b":
+                        self.x = max(0, self.x - 1)
+                    elif c >= " ":
+                        self.put(c)
+                elif self.state == "esc":
+                    if c == "[":
+                        self.state, self.seq = "csi", ""
+                    elif c == "]":
+                        self.state = "osc"
+                    elif c in "()":
+                        self.state = "charset"
+                    else:
+                        self.state = "text"
+                elif self.state == "csi":
+                    self.seq += c
+                    if "@" <= c <= "~":
+                        self.csi(self.seq)
+                        self.state = "text"
+                elif self.state == "osc":
+                    if c in "\x07\x9c":
+                        self.state = "text"
+                elif self.state == "charset":
+                    self.state = "text"
+
+
+def main():
+    sock_path, script = sys.argv[1], json.load(open(sys.argv[2]))
+    s = None
+    for _ in range(300):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sock_path)
+            break
+        except OSError:
+            s = None
+            time.sleep(0.2)
+    if s is None:
+        print("serial_ui: cannot connect to", sock_path)
+        return 1
+    scr = Screen()
+    done = threading.Event()
+
+    def reader():
+        while True:
+            try:
+                d = s.recv(4096)
+            except OSError:
+                break
+            if not d:
+                break
+            scr.feed(d)
+        done.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    for i, step in enumerate(script):
+        if "wait" in step:
+            deadline = time.time() + step.get("timeout", 120)
+            while step["wait"] not in scr.text():
+                if time.time() > deadline or (done.is_set() and step["wait"] not in scr.text()):
+                    print(f"serial_ui: step {i}: timed out waiting for {step['wait']!r}; screen:")
+                    print(scr.text())
+                    return 1
+                time.sleep(0.2)
+            print(f"serial_ui: saw {step['wait']!r}")
+        elif "absent" in step:
+            if step["absent"] in scr.text():
+                print(f"serial_ui: step {i}: {step['absent']!r} must not be on screen:")
+                print(scr.text())
+                return 1
+        elif "send" in step:
+            for tok in re.findall(r"<[a-z]+>|.", step["send"], re.S):
+                s.sendall(KEYS.get(tok, tok).encode())
+                time.sleep(0.4)
+            time.sleep(step.get("pause", 0.8))
+        elif "dump" in step:
+            print(scr.text())
+    # Wait for the guest to power off (QEMU closes the socket).
+    done.wait(timeout=120)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
