@@ -366,7 +366,6 @@ pub struct HostRecord {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-#[allow(clippy::large_enum_variant)] // one host line per scan: boxing it buys nothing
 pub enum Record {
     /// See [`HostRecord`] (records on the stick only).
     Host(HostRecord),
