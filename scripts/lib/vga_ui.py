@@ -102,8 +102,6 @@ def main():
     mon.keys("up", *typed("POSTE URGENCES"))
     mon.shot(outdir, "options")
     mon.keys("ret", "ret")
-    time.sleep(0.5)
-    mon.shot(outdir, "progress")
     mon.wait("MENACE D", 600)
     time.sleep(1)
     mon.shot(outdir, "verdict-infected")

@@ -23,9 +23,29 @@ pub struct DiskSpec {
 }
 
 fn sysfs(path: &Path) -> Option<String> {
-    let s = std::fs::read_to_string(path).ok()?;
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.chars().take(64).collect())
+    clean(&std::fs::read(path).ok()?)
+}
+
+/// A sysfs or VPD string for the screen: printable ASCII only, runs of spaces collapsed,
+/// at most 40 characters (device strings come from the hardware: untrusted).
+pub fn clean(bytes: &[u8]) -> Option<String> {
+    let s = String::from_utf8_lossy(bytes);
+    let words: Vec<String> = s
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .map(|w| w.chars().filter(char::is_ascii_graphic).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let s: String = words.join(" ").chars().take(40).collect();
+    (!s.is_empty()).then_some(s)
+}
+
+/// The serial number: `device/serial` (NVMe, virtio, USB), else the SCSI/ATA unit serial
+/// number page (VPD 0x80: 4 header bytes, then the serial).
+fn serial(sys: &Path) -> Option<String> {
+    sysfs(&sys.join("device/serial")).or_else(|| {
+        let vpd = std::fs::read(sys.join("device/vpd_pg80")).ok()?;
+        clean(vpd.get(4..)?)
+    })
 }
 
 /// Bus from the device's sysfs path.
@@ -56,7 +76,7 @@ pub fn disk(spec: &DiskSpec) -> MachineDisk {
         name: spec.name.clone(),
         dev: format!("/dev/{}", spec.name),
         model: sysfs(&sys.join("device/model")),
-        serial: sysfs(&sys.join("device/serial")).or_else(|| sysfs(&sys.join("device/wwid"))),
+        serial: serial(&sys),
         bus: bus_from_path(&real).map(str::to_string),
         size: sectors.saturating_mul(512),
         volumes: Vec::new(),
@@ -316,6 +336,17 @@ mod tests {
             ),
             VolumeKind::Unreadable
         );
+    }
+
+    #[test]
+    fn device_strings_are_cleaned() {
+        assert_eq!(clean(b"  QEMU   HARDDISK \n"), Some("QEMU HARDDISK".into()));
+        assert_eq!(
+            clean(b"\x00\x80\x00\x14QM00001\t\x1b[2J"),
+            Some("QM00001 [2J".into())
+        );
+        assert_eq!(clean(b" \n"), None);
+        assert_eq!(clean(&[b'x'; 100]).map(|s| s.len()), Some(40));
     }
 
     #[test]
