@@ -159,18 +159,26 @@ pub fn pseudonymise_path(path: &str, key: &[u8]) -> String {
     out.join("/")
 }
 
-/// Pseudonymises the paths inside free text (notes): each whitespace-separated word with a `/`.
+/// Pseudonymises the paths inside free text (notes): from the first profile folder
+/// (`Users/`, `home/`, ...) to the end of the text, so that a name with spaces
+/// (`Users/Marie Dupont/...`) is never left half in clear. Over-pseudonymising the rest of a
+/// note is the price.
 fn pseudonymise_text(s: &str, key: &[u8]) -> String {
-    s.split(' ')
-        .map(|w| {
-            if w.contains('/') {
-                pseudonymise_path(w, key)
-            } else {
-                w.to_string()
-            }
+    // ASCII lowercase keeps byte offsets.
+    let low = s.to_ascii_lowercase();
+    let start = PROFILE_ROOTS
+        .iter()
+        .filter_map(|root| {
+            let pat = format!("{root}/");
+            low.match_indices(&pat)
+                .map(|(p, _)| p)
+                .find(|&p| p == 0 || matches!(low.as_bytes()[p - 1], b'/' | b' ' | b'\'' | b'"'))
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .min();
+    match start {
+        Some(p) => format!("{}{}", &s[..p], pseudonymise_path(&s[p..], key)),
+        None => s.to_string(),
+    }
 }
 
 /// Pseudonymises one JSON line of a record (unparsable lines are returned unchanged).
@@ -198,6 +206,24 @@ pub fn pseudonymise_line(line: &str, key: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn notes_with_spaces_in_profile_names_are_fully_pseudonymised() {
+        let key = b"k";
+        let n = super::pseudonymise_text("cannot read Users/Marie Dupont/scan 1.pdf: bad run", key);
+        assert!(n.starts_with("cannot read Users/[p:"), "{n}");
+        assert!(!n.contains("Marie") && !n.contains("Dupont"), "{n}");
+        let n = super::pseudonymise_text(
+            "directory Documents and Settings/jdupont/Mes documents unreadable",
+            key,
+        );
+        assert!(n.starts_with("directory Documents and Settings/[p:"), "{n}");
+        assert!(!n.contains("jdupont"), "{n}");
+        assert_eq!(
+            super::pseudonymise_text("journal not replayed", key),
+            "journal not replayed"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -371,7 +371,8 @@ impl<S: Store> Vol<S> {
     /// The entries of a folder (no `.`/`..`, no volume label).
     pub fn list(&mut self, dir: u32) -> R<Vec<Entry>> {
         let mut out = Vec::new();
-        let mut lfn: Vec<(u8, [u16; 13])> = Vec::new();
+        // (sequence number, name units, checksum of the short name it belongs to)
+        let mut lfn: Vec<(u8, [u16; 13], u8)> = Vec::new();
         for (pos, e) in self.slots(dir)? {
             if e[0] == 0 {
                 break;
@@ -388,7 +389,7 @@ impl<S: Store> Vol<S> {
                 {
                     part[i] = le16(&e, *o);
                 }
-                lfn.push((e[0] & 0x3F, part));
+                lfn.push((e[0] & 0x3F, part, e[13]));
                 continue;
             }
             if e[11] & 0x08 != 0 || e[0] == b'.' {
@@ -398,14 +399,18 @@ impl<S: Store> Vol<S> {
             let mut short = [0u8; 11];
             short.copy_from_slice(&e[..11]);
             let sum = sfn_checksum(&short);
-            let _ = sum;
+            // A long name left over from another entry (checksum mismatch) is not this one's:
+            // use the short name, never another file's long name.
+            if lfn.iter().any(|(_, _, c)| *c != sum) {
+                lfn.clear();
+            }
             let name = if lfn.is_empty() {
                 short_display(&short, e[12])
             } else {
-                lfn.sort_by_key(|(n, _)| *n);
+                lfn.sort_by_key(|(n, _, _)| *n);
                 let units: Vec<u16> = lfn
                     .iter()
-                    .flat_map(|(_, p)| p.iter().copied())
+                    .flat_map(|(_, p, _)| p.iter().copied())
                     .take_while(|&u| u != 0 && u != 0xFFFF)
                     .collect();
                 String::from_utf16_lossy(&units)
@@ -437,6 +442,14 @@ impl<S: Store> Vol<S> {
         let mut dir = self.root;
         for part in path.split('/').filter(|p| !p.is_empty()) {
             match self.find(dir, part)? {
+                // A folder starting below cluster 2 (corrupt or hostile stick) would make
+                // `add` link into FAT[0]/FAT[1].
+                Some(e) if e.is_dir() && e.start < 2 => {
+                    return Err(FatError::Corrupt(format!(
+                        "folder {part} starts at cluster {}",
+                        e.start
+                    )))
+                }
                 Some(e) if e.is_dir() => dir = e.start,
                 _ => return Ok(None),
             }

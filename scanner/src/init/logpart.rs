@@ -262,8 +262,13 @@ pub fn human_report(host: &HostRecord, lines: &[String]) -> String {
     }
     let (fr, en) = verdict_words(sum.as_ref().map(|s| s.verdict));
     let mut o = String::from("\u{feff}");
+    // File names and labels come from host disks: a control character (a CR/LF in an ext4
+    // name) must not forge lines of the report.
     let mut w = |s: String| {
-        o.push_str(&s);
+        o.extend(
+            s.chars()
+                .map(|c| if c.is_control() { '\u{fffd}' } else { c }),
+        );
         o.push_str("\r\n");
     };
     w("VIGIE - rapport d'analyse / scan report".into());
@@ -406,10 +411,15 @@ pub const INDEX_HEADER: &[&str] = &[
 
 /// One CSV field, always quoted, `"` doubled, line breaks flattened.
 pub fn csv_field(s: &str) -> String {
-    let s: String = s
+    let mut s: String = s
         .chars()
         .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
         .collect();
+    // Names read from host disks (a registry hive's computer name, a file path) must not become
+    // spreadsheet formulas: Excel and LibreOffice evaluate `=`, `+`, `-`, `@` even in quotes.
+    if s.starts_with(['=', '+', '-', '@', '\t']) {
+        s.insert(0, '\'');
+    }
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
@@ -493,18 +503,35 @@ pub fn save_scan(
 
 /// Reads the pseudonymisation key, creating it (32 random bytes) if missing.
 fn privacy_key<S: Store>(vol: &mut Vol<S>) -> Result<Vec<u8>, SaveError> {
-    let dir = vol
-        .find_dir("VIGIE")?
-        .ok_or_else(|| FatError::NotFound("VIGIE".into()))?;
-    if let Some(e) = vol.find(dir, "privacy.key")?.filter(|e| e.size <= 4096) {
-        let k = vol.read_file(&e)?;
-        if k.len() >= 16 {
-            return Ok(k);
+    let dir = match vol.find_dir("VIGIE")? {
+        Some(d) => d,
+        // Someone emptied the stick to make room: make the folder again (one transaction).
+        None => {
+            let root = vol.root();
+            vol.add(root, &Node::Dir("VIGIE".into(), Vec::new()))?;
+            vol.find_dir("VIGIE")?
+                .ok_or_else(|| FatError::NotFound("VIGIE".into()))?
+        }
+    };
+    // `privacy.key`; if it is damaged (never rewritten: new files only), the next free name, so
+    // the record is still saved, pseudonymised (with a new key: new pseudonyms from then on).
+    for n in 0..10 {
+        let name = if n == 0 {
+            "privacy.key".to_string()
+        } else {
+            format!("privacy{n}.key")
+        };
+        match vol.find(dir, &name)? {
+            Some(e) if (16..=4096).contains(&e.size) => return Ok(vol.read_file(&e)?),
+            Some(_) => continue,
+            None => {
+                let key = crate::privacy::new_key();
+                vol.add(dir, &Node::File(name, key.clone()))?;
+                return Ok(key);
+            }
         }
     }
-    let key = crate::privacy::new_key();
-    vol.add(dir, &Node::File("privacy.key".into(), key.clone()))?;
-    Ok(key)
+    Err(FatError::Corrupt("no usable privacy key file in VIGIE".into()).into())
 }
 
 /// Saves on any store (a device, an image, a test double): the scan folder, then the index row.

@@ -590,7 +590,12 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
             .join(" ")
     ));
     let started = uptime();
-    let (lines, verdict) = supervise_scan(&targets, b.cmdline.threads, Some(b.host.clone()))?;
+    let (lines, verdict) = supervise_scan(
+        &targets,
+        b.cmdline.threads,
+        Some(b.host.clone()),
+        &mut b.host.notes,
+    )?;
     let verdict = if unprotected > 0 && verdict == Verdict::Clean {
         Verdict::Incomplete
     } else {
@@ -606,12 +611,49 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
     Ok(())
 }
 
+/// Finding lines PID 1 keeps for one record. A disk with millions of matching files must not
+/// run PID 1 out of memory (a kernel panic, and no record at all): past this, findings are
+/// counted, the record says how many were left out, and the summary still counts them all.
+const MAX_KEPT_FINDINGS: usize = 50_000;
+
+/// The record lines PID 1 keeps from the child's stream (see [`MAX_KEPT_FINDINGS`]).
+#[derive(Default)]
+struct Kept {
+    lines: Vec<String>,
+    findings: usize,
+    dropped: u64,
+}
+
+impl Kept {
+    fn push(&mut self, line: String) {
+        if line.starts_with("{\"type\":\"finding\"") {
+            if self.findings >= MAX_KEPT_FINDINGS {
+                self.dropped += 1;
+                return;
+            }
+            self.findings += 1;
+        }
+        self.lines.push(line);
+    }
+
+    /// The note for the host record when findings were left out.
+    fn note(&self) -> Option<String> {
+        (self.dropped > 0).then(|| {
+            format!(
+                "{} more findings are not listed in this record (limit {MAX_KEPT_FINDINGS}); the summary counts them all",
+                self.dropped
+            )
+        })
+    }
+}
+
 /// Runs the scan in a forked child that streams JSON lines through a pipe; a crash of the
 /// child (panic, signal, out of memory) becomes an incomplete verdict, never a dead PID 1.
 fn supervise_scan(
     targets: &[PathBuf],
     threads: usize,
     host: Option<crate::record::HostRecord>,
+    notes: &mut Vec<String>,
 ) -> Result<(Vec<String>, Verdict), String> {
     let (r, w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
     match sys::fork().map_err(|e| format!("fork: {e}"))? {
@@ -627,13 +669,18 @@ fn supervise_scan(
         Some(child) => {
             drop(w);
             let reader = std::io::BufReader::new(std::fs::File::from(r));
-            let mut lines = Vec::new();
-            for l in reader.lines().take(10_000_000) {
+            let mut kept = Kept::default();
+            for l in reader.lines() {
                 match l {
-                    Ok(l) => lines.push(l),
+                    Ok(l) => kept.push(l),
                     Err(_) => break,
                 }
             }
+            if let Some(n) = kept.note() {
+                say(&format!("  {n}"));
+                notes.push(n);
+            }
+            let mut lines = kept.lines;
             let status = nix::sys::wait::waitpid(child, None);
             let summary =
                 lines
@@ -940,16 +987,17 @@ fn interactive(b: &mut Boot) -> Result<(), String> {
     drop(data_w);
     drop(reply_r);
     let mut reply = std::fs::File::from(reply_w);
-    let mut lines: Vec<String> = Vec::new();
     let mut host: Option<HostRecord> = None;
     let mut saved: Option<Result<String, String>> = None;
     let reader = std::io::BufReader::new(std::fs::File::from(data_r));
-    for l in reader.lines().take(10_000_000) {
+    let mut kept = Kept::default();
+    for l in reader.lines() {
         let Ok(l) = l else { break };
         if l == SAVE_REQUEST {
             if saved.is_none() {
-                let h = host.clone().unwrap_or_else(|| b.host.clone());
-                let r = save_record(b, &h, &lines);
+                let mut h = host.clone().unwrap_or_else(|| b.host.clone());
+                h.notes.extend(kept.note());
+                let r = save_record(b, &h, &kept.lines);
                 let answer = match &r {
                     Ok(p) => format!("{REPLY_OK}{p}\n"),
                     Err(e) => format!("{REPLY_ERR}{e}\n"),
@@ -961,10 +1009,11 @@ fn interactive(b: &mut Boot) -> Result<(), String> {
         }
         match serde_json::from_str::<Record>(&l) {
             Ok(Record::Host(h)) => host = Some(h),
-            Ok(_) if saved.is_none() => lines.push(l),
+            Ok(_) if saved.is_none() => kept.push(l),
             _ => {}
         }
     }
+    let mut lines = std::mem::take(&mut kept.lines);
     let status = nix::sys::wait::waitpid(child, None);
     reopen_console();
     quiet_console(false);
@@ -992,6 +1041,7 @@ fn interactive(b: &mut Boot) -> Result<(), String> {
                 "the scan process crashed ({why}) after {} records: this record is incomplete",
                 lines.len()
             ));
+            h.notes.extend(kept.note());
             b.verdict = Some(close_summary(&mut lines, 1));
             save_record(b, &h, &lines)
         }

@@ -8,7 +8,6 @@
 //! Refused files are named on the console with the reason; the last good bundle stays in use.
 //! Nothing is ever modified or deleted on the log partition: only new files are written.
 
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -27,7 +26,7 @@ pub const KEPT_DIR: &str = "VIGIE/rules";
 pub const CHOSEN_DIR: &str = "/run/vigie";
 /// Bundles larger than this are not read at boot (RAM).
 pub const MAX_BOOT_BUNDLE: u64 = 128 << 20;
-/// Bytes of bundles read per folder (PID 1's memory on a 512 MiB machine).
+/// Bytes of bundles read from the stick in all (PID 1's memory on a 512 MiB machine).
 pub const MAX_BOOT_TOTAL: u64 = 160 << 20;
 /// Files looked at per folder.
 const MAX_FILES: usize = 64;
@@ -152,50 +151,47 @@ pub fn kept_name(b: &Bundle) -> String {
     )
 }
 
-/// Reads the `.vgb` files of one folder of the FAT volume `dev` (missing folder: none).
-pub fn read_folder(dev: &Path, folder: &str) -> std::io::Result<Vec<Candidate>> {
-    let file = std::fs::File::open(dev)?;
-    let fs = fatfs::FileSystem::new(ReadOnly(file), fatfs::FsOptions::new())?;
-    let root = fs.root_dir();
-    let Ok(dir) = root.open_dir(folder) else {
+/// Reads the `.vgb` files of one folder of the FAT volume `dev` (missing folder: none), through
+/// the log writer's loop-checked reader ([`super::fatlog`]; fatfs follows cluster chains
+/// blindly, and a crafted stick must not hang PID 1). `budget` is the bytes still allowed for
+/// all folders together (PID 1's memory on a 512 MiB machine).
+pub fn read_folder(dev: &Path, folder: &str, budget: &mut u64) -> std::io::Result<Vec<Candidate>> {
+    use super::fatlog::Vol;
+    let io = |e: super::fatlog::FatError| std::io::Error::other(e.to_string());
+    let mut vol = Vol::open_read_only(std::fs::File::open(dev)?).map_err(io)?;
+    let Some(dir) = vol.find_dir(folder).map_err(io)? else {
         return Ok(Vec::new());
     };
-    let mut entries = Vec::new();
-    for e in dir.iter().take(MAX_FILES * 4) {
-        let e = e?;
-        let name = e.file_name();
-        if !e.is_dir() && name.to_ascii_lowercase().ends_with(".vgb") && entries.len() < MAX_FILES {
-            entries.push(e);
-        }
-    }
-    // Newest first (kept files are named `<version>-<hash>.vgb`), so the total-size cap drops
-    // the oldest.
+    let mut entries: Vec<_> = vol
+        .list(dir)
+        .map_err(io)?
+        .into_iter()
+        .filter(|e| !e.is_dir() && e.name.to_ascii_lowercase().ends_with(".vgb"))
+        .take(MAX_FILES)
+        .collect();
+    // Newest first (kept files are named `<version>-<hash>.vgb`), so the size cap drops the
+    // oldest.
     let version = |n: &str| -> Vec<u64> {
         n.split('-')
             .next()
             .and_then(|v| bundle::parse_version(v).ok())
             .unwrap_or_default()
     };
-    entries.sort_by_key(|e| std::cmp::Reverse(version(&e.file_name())));
+    entries.sort_by_key(|e| std::cmp::Reverse(version(&e.name)));
     let mut out = Vec::new();
-    let mut total = 0u64;
     for e in entries {
-        let origin = format!("{folder}/{}", e.file_name());
-        let bytes = if e.len() > MAX_BOOT_BUNDLE {
-            Err(format!("{} bytes is too large", e.len()))
-        } else if total + e.len() > MAX_BOOT_TOTAL {
+        let origin = format!("{folder}/{}", e.name);
+        let len = u64::from(e.size);
+        let bytes = if len > MAX_BOOT_BUNDLE {
+            Err(format!("{len} bytes is too large"))
+        } else if len > *budget {
             Err(format!(
-                "not read: over {} MiB of bundles in {folder}",
+                "not read: over {} MiB of bundles on the stick",
                 MAX_BOOT_TOTAL >> 20
             ))
         } else {
-            total += e.len();
-            let mut v = Vec::with_capacity(usize::try_from(e.len()).unwrap_or(0));
-            e.to_file()
-                .take(MAX_BOOT_BUNDLE)
-                .read_to_end(&mut v)
-                .map(|_| v)
-                .map_err(|e| e.to_string())
+            *budget -= len;
+            vol.read_file(&e).map_err(|e| e.to_string())
         };
         out.push(Candidate { origin, bytes });
     }
@@ -246,33 +242,6 @@ pub fn keep_files(dev: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()
     Ok(())
 }
 
-/// A device opened read-only, for `fatfs` which wants `Write` too: writes are refused.
-struct ReadOnly(std::fs::File);
-
-impl Read for ReadOnly {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl Seek for ReadOnly {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.0.seek(pos)
-    }
-}
-
-impl Write for ReadOnly {
-    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            "read-only",
-        ))
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The boot step. `log_part` is the stick's log partition device when the stick was found;
 /// `make_writable(true/false)` lifts / restores the read-only flags around the one write.
 pub fn step(
@@ -298,11 +267,12 @@ pub fn step(
     };
     let (mut kept, mut updates) = (Vec::new(), Vec::new());
     if let Some(dev) = log_part {
-        match read_folder(dev, KEPT_DIR) {
+        let mut budget = MAX_BOOT_TOTAL;
+        match read_folder(dev, KEPT_DIR, &mut budget) {
             Ok(v) => kept = v,
             Err(e) => say(&format!("  rules: cannot read {KEPT_DIR}: {e}")),
         }
-        match read_folder(dev, UPDATES_DIR) {
+        match read_folder(dev, UPDATES_DIR, &mut budget) {
             Ok(v) => updates = v,
             Err(e) => say(&format!("  rules: cannot read {UPDATES_DIR}: {e}")),
         }

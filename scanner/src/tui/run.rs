@@ -343,6 +343,27 @@ pub fn parse_reply(line: &str) -> Result<String, String> {
 /// Windows and Linux machine names found on the scanned disks.
 type Names = Arc<Mutex<(Vec<String>, Vec<String>)>>;
 
+/// Forwards everything to the UI sink except the summary, held back until the machine names
+/// are known: the UI saves the record as soon as the summary arrives.
+struct HoldSummary<'a> {
+    inner: &'a mut UiSink,
+    held: Option<Record>,
+}
+
+impl Sink for HoldSummary<'_> {
+    fn record(&mut self, r: &Record) {
+        if matches!(r, Record::Summary(_)) {
+            self.held = Some(r.clone());
+        } else {
+            self.inner.record(r);
+        }
+    }
+
+    fn progress(&mut self, p: &Progress) {
+        self.inner.progress(p);
+    }
+}
+
 fn spawn_scan(
     targets: Vec<String>,
     engine: Option<Receiver<Result<Engine, String>>>,
@@ -351,38 +372,64 @@ fn spawn_scan(
     names: Names,
 ) {
     std::thread::spawn(move || {
-        let engine = engine.and_then(|rx| rx.recv().ok());
-        match engine {
-            Some(Ok(mut e)) => {
-                let paths: Vec<PathBuf> = targets.iter().map(PathBuf::from).collect();
-                // Registry hive and /etc/hostname, parsed here in the child, never in PID 1.
-                e.capture(crate::hostinfo::CAPTURE, crate::hostinfo::CAPTURE_MAX);
-                e.scan_paths(&paths, &mut sink, &cancel);
-                let found = crate::hostinfo::names(&e.take_captured());
-                if let Ok(mut n) = names.lock() {
-                    *n = found;
-                }
-            }
-            other => {
-                let why = match other {
-                    Some(Err(e)) => e,
-                    _ => "rules unavailable".into(),
-                };
-                crate::init::say(&format!("  cannot scan: {why}"));
-                sink.record(&Record::Summary(SummaryRecord {
-                    verdict: Verdict::Incomplete,
-                    files: 0,
-                    scanned: 0,
-                    findings: 0,
-                    bytes: 0,
-                    seconds: 0.0,
-                    skipped: 0,
-                    errors: 1,
-                    cancelled: false,
-                }));
-            }
+        // A panic on this thread would not end the child: the UI would wait for a summary
+        // forever and PID 1 for the pipe to close. Abort instead, so PID 1's crash path
+        // records and explains it.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            scan_thread(targets, engine, &cancel, &mut sink, &names)
+        }));
+        if run.is_err() {
+            crate::init::say("  the scan thread panicked: aborting the scan process");
+            std::process::abort();
         }
     });
+}
+
+fn scan_thread(
+    targets: Vec<String>,
+    engine: Option<Receiver<Result<Engine, String>>>,
+    cancel: &AtomicBool,
+    sink: &mut UiSink,
+    names: &Names,
+) {
+    let engine = engine.and_then(|rx| rx.recv().ok());
+    match engine {
+        Some(Ok(mut e)) => {
+            let paths: Vec<PathBuf> = targets.iter().map(PathBuf::from).collect();
+            // Registry hive and /etc/hostname, parsed here in the child, never in PID 1.
+            e.capture(crate::hostinfo::CAPTURE, crate::hostinfo::CAPTURE_MAX);
+            let mut hold = HoldSummary {
+                inner: sink,
+                held: None,
+            };
+            e.scan_paths(&paths, &mut hold, cancel);
+            let found = crate::hostinfo::names(&e.take_captured());
+            if let Ok(mut n) = names.lock() {
+                *n = found;
+            }
+            if let Some(summary) = hold.held {
+                sink.record(&summary);
+            }
+        }
+        other => {
+            let why = match other {
+                Some(Err(e)) => e,
+                _ => "rules unavailable".into(),
+            };
+            crate::init::say(&format!("  cannot scan: {why}"));
+            sink.record(&Record::Summary(SummaryRecord {
+                verdict: Verdict::Incomplete,
+                files: 0,
+                scanned: 0,
+                findings: 0,
+                bytes: 0,
+                seconds: 0.0,
+                skipped: 0,
+                errors: 1,
+                cancelled: false,
+            }));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,12 @@
 use super::*;
 use crate::bundle::{pack, PackOptions, Sources};
 use ed25519_dalek::SigningKey;
+use std::io::Write;
+
+/// A fresh byte budget for one `read_folder` call.
+fn budget() -> u64 {
+    MAX_BOOT_TOTAL
+}
 
 fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
@@ -174,8 +180,8 @@ fn step_reads_updates_keeps_them_and_uses_them_on_the_next_boot() {
                 "embedded default",
                 std::fs::read(rules.join(DEFAULT_BUNDLE)).unwrap(),
             )),
-            read_folder(img, KEPT_DIR).unwrap(),
-            read_folder(img, UPDATES_DIR).unwrap(),
+            read_folder(img, KEPT_DIR, &mut budget()).unwrap(),
+            read_folder(img, UPDATES_DIR, &mut budget()).unwrap(),
         );
         (version_of(&d).to_string(), d.keep, d.messages)
     };
@@ -192,7 +198,7 @@ fn step_reads_updates_keeps_them_and_uses_them_on_the_next_boot() {
         "{msgs:?}"
     );
     // The technician removes updates/: the kept bundle still wins over the default.
-    let kept = read_folder(&img, KEPT_DIR).unwrap();
+    let kept = read_folder(&img, KEPT_DIR, &mut budget()).unwrap();
     assert_eq!(kept.len(), 1);
     assert!(kept[0].origin.starts_with("VIGIE/rules/2026.3.1.0-"));
     // fsck-clean enough for fatfs to re-mount and read back identical bytes.
