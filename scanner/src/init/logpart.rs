@@ -645,6 +645,13 @@ mod tests {
             "\"a;b\";\"say \"\"hi\"\"\";\"x  y\"\r\n"
         );
         assert_eq!(decimal_comma(12.34), "12,3");
+        // A computer name from a hostile hive must not become a formula in Excel.
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\";\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\";\"\"y\"\")\""
+        );
+        assert_eq!(csv_field("-1"), "\"'-1\"");
+        assert_eq!(csv_field("PC-01"), "\"PC-01\"");
     }
 }
 

@@ -1105,6 +1105,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pid1_keeps_a_bounded_number_of_findings_and_every_other_line() {
+        let mut k = Kept::default();
+        k.push(r#"{"type":"disk","disk":"d"}"#.into());
+        for _ in 0..MAX_KEPT_FINDINGS + 7 {
+            k.push(r#"{"type":"finding","disk":"d"}"#.into());
+        }
+        k.push(r#"{"type":"summary","verdict":"infected"}"#.into());
+        assert_eq!(k.lines.len(), MAX_KEPT_FINDINGS + 2);
+        assert!(k.lines.last().unwrap().contains("summary"));
+        assert!(k.note().unwrap().starts_with("7 more findings"));
+        assert!(Kept::default().note().is_none());
+    }
+
+    #[test]
     fn steps_protect_disks_before_any_read() {
         let pos = |n: &str| STEPS.iter().position(|s| s.name.contains(n)).unwrap();
         assert!(pos("devtmpfs") < pos("load storage"));
