@@ -270,6 +270,16 @@ pub struct RulesInfo {
     pub iocs: usize,
 }
 
+/// `loaded` with the origin PID 1 gave the same bundle (`embedded default`,
+/// `updates/<file>.vgb`) when `chosen` is that bundle (same SHA-256): the scan child loads a copy
+/// under `/run/vigie/`, a path that means nothing to the technician.
+pub fn with_chosen_origin(mut loaded: RulesInfo, chosen: &RulesInfo) -> RulesInfo {
+    if !chosen.origin.is_empty() && chosen.sha256 == loaded.sha256 {
+        loaded.origin = chosen.origin.clone();
+    }
+    loaded
+}
+
 /// How the scan was run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -390,6 +400,36 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_chosen_origin_replaces_the_copy_path_only_for_the_same_bundle() {
+        let loaded = RulesInfo {
+            origin: "/run/vigie/2026.1.1.1-abc.vgb".into(),
+            sha256: "abc".into(),
+            ..RulesInfo::default()
+        };
+        let chosen = RulesInfo {
+            origin: "updates/new.vgb".into(),
+            sha256: "abc".into(),
+            ..RulesInfo::default()
+        };
+        assert_eq!(
+            with_chosen_origin(loaded.clone(), &chosen).origin,
+            "updates/new.vgb"
+        );
+        let other = RulesInfo {
+            sha256: "def".into(),
+            ..chosen
+        };
+        assert_eq!(
+            with_chosen_origin(loaded.clone(), &other).origin,
+            loaded.origin
+        );
+        assert_eq!(
+            with_chosen_origin(loaded.clone(), &RulesInfo::default()).origin,
+            loaded.origin
+        );
+    }
 
     #[test]
     fn records_serialise_with_contract_field_names() {

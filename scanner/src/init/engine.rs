@@ -68,7 +68,7 @@ pub fn scan_host(
         let (win, lin) = crate::hostinfo::names(&captured);
         h.windows_names = win;
         h.linux_names = lin;
-        h.rules = engine.rules().info();
+        h.rules = crate::record::with_chosen_origin(engine.rules().info(), &h.rules);
         h.cancelled |= summary.cancelled;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -224,6 +224,7 @@ pub fn run_child(cfg: ChildConfig, out: File, reply: File) -> i32 {
     {
         let tx = tx.clone();
         let (rules, threads) = (cfg.rules.clone(), cfg.threads);
+        let chosen = cfg.base.rules.clone();
         std::thread::spawn(move || {
             let mut opts = ScanOptions {
                 rules: Some(rules),
@@ -234,7 +235,7 @@ pub fn run_child(cfg: ChildConfig, out: File, reply: File) -> i32 {
             }
             let e = Engine::new(opts).map_err(|e| e.to_string());
             let info: Result<RulesInfo, String> = match &e {
-                Ok(e) => Ok(e.rules().info()),
+                Ok(e) => Ok(crate::record::with_chosen_origin(e.rules().info(), &chosen)),
                 Err(e) => Err(e.clone()),
             };
             let _ = tx.send(Event::Rules(info));
