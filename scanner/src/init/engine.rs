@@ -7,17 +7,10 @@ use crate::sink::Sink;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-/// Scans `targets` with the rules in `rules` (file or directory), sending every record to
-/// `sink`; returns the exit code of the scan child (the verdict's: 0 clean, 1 infected,
-/// 2 incomplete).
-// Kept for callers without a host record (the interactive path may use either).
-#[allow(dead_code)]
-pub fn scan(targets: &[PathBuf], rules: &Path, threads: usize, sink: &mut dyn Sink) -> i32 {
-    scan_host(targets, rules, threads, sink, None)
-}
-
-/// [`scan`], then the completed host record (rules, end time, machine names read from the
-/// scanned disks) sent to `sink` after the summary, when a base record is given.
+/// Scans `targets` with the rules in `rules` (file or directory, or bundle), sending every
+/// record to `sink`; returns the exit code of the scan child (the verdict's: 0 clean,
+/// 1 infected, 2 incomplete). When a base host record is given, the completed one (rules, end
+/// time, machine names read from the scanned disks) follows the summary.
 pub fn scan_host(
     targets: &[PathBuf],
     rules: &Path,
