@@ -175,15 +175,7 @@ pub fn is_newer(candidate: &str, current: &str) -> bool {
 pub fn stamp(secs: u64) -> (String, String) {
     let s = crate::init::logpart::utc_stamp(secs); // YYYYMMDDTHHMMSSZ
     let g = |a: usize, b: usize| s.get(a..b).unwrap_or("00").to_string();
-    let created = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        g(0, 4),
-        g(4, 6),
-        g(6, 8),
-        g(9, 11),
-        g(11, 13),
-        g(13, 15)
-    );
+    let created = crate::init::logpart::rfc3339(secs);
     let hhmm: u64 = format!("{}{}", g(9, 11), g(11, 13)).parse().unwrap_or(0);
     let version = format!(
         "{}.{}.{}.{}",
@@ -205,14 +197,7 @@ pub fn age_days(created: &str, now: u64) -> Option<u64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
-    // Howard Hinnant's days_from_civil.
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = crate::fs::fat::days_from_civil(y, m, d);
     let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
     let now = i64::try_from(now).ok()?;
     (now >= secs).then(|| u64::try_from((now - secs) / 86_400).unwrap_or(0))

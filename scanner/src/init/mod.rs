@@ -682,14 +682,7 @@ fn supervise_scan(
             }
             let mut lines = kept.lines;
             let status = nix::sys::wait::waitpid(child, None);
-            let summary =
-                lines
-                    .iter()
-                    .rev()
-                    .find_map(|l| match serde_json::from_str::<Record>(l) {
-                        Ok(Record::Summary(s)) => Some(s),
-                        _ => None,
-                    });
+            let summary = logpart::summary_of(&lines);
             let healthy = matches!(status, Ok(nix::sys::wait::WaitStatus::Exited(_, 0..=2)));
             match (summary, healthy) {
                 (Some(s), true) => Ok((lines, s.verdict)),
@@ -858,13 +851,7 @@ fn save_record(b: &Boot, host: &HostRecord, lines: &[String]) -> Result<String, 
 /// Closes a record whose scan did not finish: a summary that is never `clean` (`infected` if
 /// findings arrived, else `incomplete`) unless the lines already end with one.
 fn close_summary(lines: &mut Vec<String>, errors: u64) -> Verdict {
-    let last = lines
-        .iter()
-        .rev()
-        .find_map(|l| match serde_json::from_str::<Record>(l) {
-            Ok(Record::Summary(s)) => Some(s),
-            _ => None,
-        });
+    let last = logpart::summary_of(lines);
     let findings = lines
         .iter()
         .filter(|l| l.contains("\"type\":\"finding\""))

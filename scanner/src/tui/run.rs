@@ -108,20 +108,8 @@ impl Sink for UiSink {
     }
 }
 
-/// `20261128T143000Z` (logpart's stamp) as RFC 3339.
-pub fn rfc3339(secs: u64) -> String {
-    let s = crate::init::logpart::utc_stamp(secs);
-    let g = |a: usize, b: usize| s.get(a..b).unwrap_or("00");
-    format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        g(0, 4),
-        g(4, 6),
-        g(6, 8),
-        g(9, 11),
-        g(11, 13),
-        g(13, 15)
-    )
-}
+/// RFC 3339 for a Unix time (the log writer's formatting).
+pub use crate::init::logpart::rfc3339;
 
 /// Seconds since the epoch.
 pub fn now() -> u64 {
