@@ -371,6 +371,23 @@ pub struct HostRecord {
     pub pseudonymised: bool,
 }
 
+impl SummaryRecord {
+    /// The summary of a scan that could not start (no rules, no engine): incomplete, one error.
+    pub fn nothing_scanned() -> Self {
+        Self {
+            verdict: Verdict::Incomplete,
+            files: 0,
+            scanned: 0,
+            findings: 0,
+            bytes: 0,
+            seconds: 0.0,
+            skipped: 0,
+            errors: 1,
+            cancelled: false,
+        }
+    }
+}
+
 /// One line of the JSON Lines output.
 // The host record is one line per scan: its size does not matter.
 #[allow(clippy::large_enum_variant)]

@@ -1,7 +1,7 @@
 //! The one place where PID 1's scan child calls the scan engine, so the boot flow does not
 //! depend on the engine's details.
 
-use crate::record::{Record, SummaryRecord, Verdict};
+use crate::record::{Record, SummaryRecord};
 use crate::scan::{Engine, ScanOptions};
 use crate::sink::Sink;
 use std::path::{Path, PathBuf};
@@ -33,17 +33,7 @@ pub fn scan_host(
                 "  cannot load the rules from {}: {e}",
                 rules.display()
             ));
-            let s = SummaryRecord {
-                verdict: Verdict::Incomplete,
-                files: 0,
-                scanned: 0,
-                findings: 0,
-                bytes: 0,
-                seconds: 0.0,
-                skipped: 0,
-                errors: 1,
-                cancelled: false,
-            };
+            let s = SummaryRecord::nothing_scanned();
             sink.record(&Record::Summary(s.clone()));
             return s.verdict.exit_code();
         }

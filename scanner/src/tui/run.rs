@@ -21,7 +21,7 @@ use super::app::{Action, App, Event, Key};
 use super::i18n::Lang;
 use super::probe::DiskSpec;
 use super::{console, keymap, probe};
-use crate::record::{HostRecord, Record, RulesInfo, RunMode, SummaryRecord, Verdict};
+use crate::record::{HostRecord, Record, RulesInfo, RunMode, SummaryRecord};
 use crate::scan::{Engine, ScanOptions};
 use crate::sink::{Progress, Sink};
 
@@ -406,17 +406,7 @@ fn scan_thread(
                 _ => "rules unavailable".into(),
             };
             crate::init::say(&format!("  cannot scan: {why}"));
-            sink.record(&Record::Summary(SummaryRecord {
-                verdict: Verdict::Incomplete,
-                files: 0,
-                scanned: 0,
-                findings: 0,
-                bytes: 0,
-                seconds: 0.0,
-                skipped: 0,
-                errors: 1,
-                cancelled: false,
-            }));
+            sink.record(&Record::Summary(SummaryRecord::nothing_scanned()));
         }
     }
 }
