@@ -37,7 +37,7 @@ pub enum FsKind {
     Ext3,
     /// ext4.
     Ext4,
-    /// exFAT (recognised, not read yet).
+    /// exFAT.
     Exfat,
     /// BitLocker (`-FVE-FS-`, or BitLocker To Go).
     Bitlocker,
@@ -85,7 +85,7 @@ pub enum VolumeStatus {
     Partial,
     /// Encrypted: only ciphertext is visible.
     Encrypted,
-    /// Recognised but not readable by Vigie (LVM, RAID, swap, exFAT, unknown, ...).
+    /// Recognised but not readable by Vigie (LVM, RAID, swap, unknown, ...).
     Unsupported,
     /// The reader failed to open or walk the volume.
     Error,

@@ -223,7 +223,9 @@ fn ext_kind(s: &[u8]) -> Option<FsKind> {
 /// why nobodd's deliberately undersized fat32.img (16-bit FAT size 0, far fewer than 65 525
 /// clusters) is FAT32 here, as for mtools, Linux and nobodd itself; the pure count rule would
 /// call it FAT16 and point a FAT16 reader at a root directory region that does not exist.
-/// (fatfs 0.3.6 refuses to mount such a volume; its reader reports that as an error.)
+/// (fatfs 0.3.6 refuses to mount such a volume; the FAT reader shows it a corrected BPB.)
+/// A FAT32 BPB whose 16- and 32-bit sector counts are both 0 is still FAT32: its count is in
+/// DR-DOS's 64-bit field at 0x52, or nowhere (Linux then goes by the FAT's size).
 fn fat_kind(s: &[u8]) -> Option<FsKind> {
     let jump = matches!(s.first(), Some(0xEB) | Some(0xE9));
     if !jump && !has(s, 510, &[0x55, 0xAA]) {
@@ -249,27 +251,36 @@ fn fat_kind(s: &[u8]) -> Option<FsKind> {
     if media != 0xF0 && media < 0xF8 {
         return None;
     }
+    let fat32 = fat16_size == 0;
     let total = if total16 != 0 {
         u64::from(total16)
-    } else {
+    } else if total32 != 0 {
         u64::from(total32)
+    } else if fat32 && !has(s, 0x52, b"FAT32   ") {
+        // DR-DOS's 64-bit count over the FAT32 type string (see fs::fat::bpb).
+        le64(s, 0x52)?
+    } else {
+        0
     };
-    let fat32 = fat16_size == 0;
     let fat_size = if fat32 {
         u64::from(fat32_size)
     } else {
         u64::from(fat16_size)
     };
-    if total == 0 || fat_size == 0 {
+    if fat_size == 0 || (total == 0 && !fat32) {
         return None;
     }
     let bps = u64::from(bytes_per_sector);
     let root_sectors = (u64::from(root_entries) * 32).div_ceil(bps);
     let meta = u64::from(reserved) + u64::from(fats) * fat_size + root_sectors;
-    if meta >= total {
+    let clusters = if total == 0 {
+        // A FAT32 with no sector count at all: Linux ends up with what the FAT can hold.
+        (fat_size * bps / 4).saturating_sub(2)
+    } else if meta >= total {
         return None;
-    }
-    let clusters = (total - meta) / u64::from(per_cluster);
+    } else {
+        (total - meta) / u64::from(per_cluster)
+    };
     if clusters == 0 {
         return None;
     }

@@ -25,6 +25,8 @@ use std::sync::{Arc, Mutex};
 
 use fatfs::{DirEntry, FileSystem, FsOptions, OemCpConverter};
 
+mod bpb;
+
 use crate::fs::{
     guard, join_path, Content, FileMeta, FsError, Visitor, VolumeInfo, WalkEnd, Walker,
 };
@@ -43,8 +45,6 @@ const MAX_DIR_BYTES: u64 = 2 * 1024 * 1024 + 64 * 1024;
 /// Bounds of the block cache: enough for the FAT of a 32 GiB volume (4 KiB clusters).
 const CACHE_MIN: usize = 256 * 1024;
 const CACHE_MAX: usize = 32 * 1024 * 1024;
-/// FAT32 needs at least this many clusters (Microsoft's rule, which `fatfs` applies).
-const FAT32_MIN_CLUSTERS: u64 = 65_525;
 
 /// Where the regions of a FAT volume lie, from its boot sector (parsed here as well, because
 /// the crate keeps it private and the probe needs it).
@@ -57,10 +57,12 @@ struct Geometry {
     fat_end: u64,
     data_start: u64,
     cluster_size: u64,
-    clusters: u64,
     fat32_bpb: bool,
     fs_info_sector: u64,
     reserved_sectors: u64,
+    sectors_per_cluster: u64,
+    /// The volume's size as Linux reads it.
+    count: bpb::Count,
 }
 
 fn le16(b: &[u8], at: usize) -> u64 {
@@ -91,20 +93,21 @@ impl Geometry {
         let reserved_sectors = le16(boot, 0x0E);
         let fats = u64::from(boot[0x10]);
         let root_entries = le16(boot, 0x11);
-        let total16 = le16(boot, 0x13);
         let spf16 = le16(boot, 0x16);
-        let total32 = le32(boot, 0x20);
         let fat32_bpb = spf16 == 0;
         let spf = if fat32_bpb { le32(boot, 0x24) } else { spf16 };
-        let total_sectors = if total16 != 0 { total16 } else { total32 };
         let fat_start = reserved_sectors * bytes_per_sector;
         let fat_bytes = spf * bytes_per_sector;
         let fat_end = fat_start + fats * fat_bytes;
         let root_bytes = (root_entries * 32).div_ceil(bytes_per_sector) * bytes_per_sector;
         let data_start = fat_end + root_bytes;
         let cluster_size = sectors_per_cluster * bytes_per_sector;
-        let total_bytes = total_sectors * bytes_per_sector;
-        let clusters = total_bytes.saturating_sub(data_start) / cluster_size;
+        let count = bpb::count(
+            boot,
+            data_start / bytes_per_sector,
+            spf,
+            sectors_per_cluster,
+        );
         Ok(Self {
             bytes_per_sector,
             fat_start,
@@ -112,34 +115,37 @@ impl Geometry {
             fat_end,
             data_start,
             cluster_size,
-            clusters,
             fat32_bpb,
             fs_info_sector: if fat32_bpb { le16(boot, 0x30) } else { 0 },
             reserved_sectors,
+            sectors_per_cluster,
+            count,
         })
     }
 }
 
-/// A device whose bytes in `[at, at + bytes.len())` read as `bytes` instead: used to present a
-/// FAT32 FSInfo sector with valid signatures to a crate that refuses a damaged one.
+/// A device whose bytes in each `[at, at + bytes.len())` read as `bytes` instead: used to
+/// present a corrected boot sector (see [`bpb`]) and a FAT32 FSInfo sector with valid
+/// signatures to a crate that refuses the real ones.
 struct Patched {
     inner: Device,
-    at: u64,
-    bytes: Vec<u8>,
+    patches: Vec<(u64, Vec<u8>)>,
 }
 
 impl ReadAt for Patched {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read_at(offset, buf)?;
         let end = offset + n as u64;
-        let patch_end = self.at + self.bytes.len() as u64;
-        if offset < patch_end && end > self.at {
-            let from = offset.max(self.at);
-            let to = end.min(patch_end);
-            let dst = usize::try_from(from - offset).unwrap_or(0);
-            let src = usize::try_from(from - self.at).unwrap_or(0);
-            let len = usize::try_from(to - from).unwrap_or(0);
-            buf[dst..dst + len].copy_from_slice(&self.bytes[src..src + len]);
+        for (at, bytes) in &self.patches {
+            let patch_end = at + bytes.len() as u64;
+            if offset < patch_end && end > *at {
+                let from = offset.max(*at);
+                let to = end.min(patch_end);
+                let dst = usize::try_from(from - offset).unwrap_or(0);
+                let src = usize::try_from(from - at).unwrap_or(0);
+                let len = usize::try_from(to - from).unwrap_or(0);
+                buf[dst..dst + len].copy_from_slice(&bytes[src..src + len]);
+            }
         }
         Ok(n)
     }
@@ -154,7 +160,7 @@ const FSINFO_TRAIL: [u8; 4] = 0xAA55_0000u32.to_le_bytes();
 
 /// If the FAT32 FSInfo sector has a bad signature, returns a device presenting corrected
 /// signatures (and "unknown" free-cluster hints, which a reader never needs).
-fn fix_fs_info(dev: &Device, geo: &Geometry) -> Result<Option<Patched>, FsError> {
+fn fix_fs_info(dev: &Device, geo: &Geometry) -> Result<Option<(u64, Vec<u8>)>, FsError> {
     if !geo.fat32_bpb || geo.fs_info_sector == 0 || geo.fs_info_sector >= geo.reserved_sectors {
         return Ok(None);
     }
@@ -173,11 +179,7 @@ fn fix_fs_info(dev: &Device, geo: &Geometry) -> Result<Option<Patched>, FsError>
     sector[484..488].copy_from_slice(&FSINFO_STRUC);
     sector[488..496].fill(0xFF);
     sector[508..512].copy_from_slice(&FSINFO_TRAIL);
-    Ok(Some(Patched {
-        inner: dev.clone(),
-        at,
-        bytes: sector,
-    }))
+    Ok(Some((at, sector)))
 }
 
 /// Watches the crate's reads while a directory is listed (see the module documentation).
@@ -377,27 +379,41 @@ pub fn open(dev: Device) -> Result<FatWalker, FsError> {
         });
     }
     let geo = Geometry::parse(&boot)?;
-    if geo.fat32_bpb && geo.clusters < FAT32_MIN_CLUSTERS {
-        return Err(FsError::Unsupported {
-            fs: FS,
-            reason: format!(
-                "undersized FAT32 ({} clusters, under the {FAT32_MIN_CLUSTERS} FAT32 minimum): \
-                 Linux and mtools read it, the fatfs reader refuses it",
-                geo.clusters
-            ),
-        });
-    }
     let mut notes = Vec::new();
-    let base: Device = match fix_fs_info(&dev, &geo)? {
-        Some(patched) => {
-            notes.push(
-                "FAT32 FSInfo sector has a bad signature: ignored (free-space hints only, not \
-                 needed to read files)"
-                    .to_string(),
-            );
-            Arc::new(patched)
+    let (presented, bpb_notes) = bpb::present(
+        &boot,
+        &geo.count,
+        geo.data_start / geo.bytes_per_sector,
+        geo.sectors_per_cluster,
+        geo.reserved_sectors,
+    )
+    .map_err(|reason| FsError::Unsupported { fs: FS, reason })?;
+    notes.extend(bpb_notes);
+    let mut patches = Vec::new();
+    // What the crate will see: the corrected boot sector, if any.
+    let shown = match presented {
+        Some(b) => {
+            let g = Geometry::parse(&b)?;
+            patches.push((0, b.to_vec()));
+            g
         }
-        None => dev.clone(),
+        None => geo,
+    };
+    if let Some(fix) = fix_fs_info(&dev, &shown)? {
+        notes.push(
+            "FAT32 FSInfo sector has a bad signature: ignored (free-space hints only, not \
+             needed to read files)"
+                .to_string(),
+        );
+        patches.push(fix);
+    }
+    let base: Device = if patches.is_empty() {
+        dev.clone()
+    } else {
+        Arc::new(Patched {
+            inner: dev.clone(),
+            patches,
+        })
     };
     let want = usize::try_from(geo.fat_bytes.saturating_add(1024 * 1024)).unwrap_or(CACHE_MAX);
     let need = usize::try_from(dev.size().div_ceil(CACHE_BLOCK as u64) * CACHE_BLOCK as u64)
@@ -888,16 +904,31 @@ pub(crate) mod tests {
             assert_eq!(walk.len(), want.len());
             assert_eq!(want.len(), 105, "{name}");
         }
-        // The undersized FAT32: the BPB says FAT32, the cluster count says otherwise. fatfs
-        // follows the cluster count and refuses it; we say so precisely (the volume is empty).
+        // The undersized FAT32: the BPB says FAT32, the cluster count says otherwise. Linux
+        // (and nobodd) go by the BPB; so do we, and say so. Its listing is empty because TSK,
+        // which made it, refuses the volume; nobodd's builder put the same tree in it as in
+        // its FAT12/16 images, and mtools shows it once the sector count is large enough.
         let img = oracle("nobodd/fat32.img.gz");
-        match open(Arc::new(FileDevice::open(&img).unwrap())) {
-            Err(FsError::Unsupported { reason, .. }) => {
-                assert!(reason.contains("undersized FAT32"), "{reason}")
-            }
-            other => panic!("expected Unsupported, got {:?}", other.map(|w| w.info())),
-        }
+        let mut w = open(Arc::new(FileDevice::open(&img).unwrap())).unwrap();
+        assert_eq!(w.fat_type(), fatfs::FatType::Fat32);
+        assert_eq!(w.info().label.as_deref(), Some("NOBODD---32"));
+        assert!(
+            w.info()
+                .notes
+                .iter()
+                .any(|n| n.contains("under the specification's minimum")),
+            "{:?}",
+            w.info().notes
+        );
+        let walk = collect(&mut w, u64::MAX);
         assert!(manifest(&oracles_dir().join("nobodd/fat32.img.manifest.tsv")).is_empty());
+        let want = manifest(&oracles_dir().join("nobodd/fat12.img.manifest.tsv"));
+        assert_eq!(data_only(&walk), want);
+        assert_eq!(walk.len(), want.len());
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.img");
+        with_total32(&std::fs::read(&img).unwrap(), 200_000, &big);
+        assert_eq!(data_only(&walk), mtools_files(&big));
     }
 
     #[test]
@@ -988,6 +1019,93 @@ pub(crate) mod tests {
         let want = manifest(&oracles_dir().join("dftt/9-fat-label/9-fat-label.alloc.tsv"));
         assert!(want.keys().all(|p| p.contains("(Volume Label Entry)")));
         assert!(data_only(&walk).is_empty(), "{walk:?}");
+    }
+
+    /// A copy of `img` at `dst` whose sector count says `total` (16-bit field cleared).
+    fn with_total32(img: &[u8], total: u32, dst: &Path) {
+        let mut b = img.to_vec();
+        b[0x13..0x15].fill(0);
+        b[0x20..0x24].copy_from_slice(&total.to_le_bytes());
+        std::fs::write(dst, b).unwrap();
+    }
+
+    #[test]
+    fn undersized_fat32_reads_as_linux_reads_it() {
+        let img = fat_images().join("fat32-small.img");
+        let before = sha256_file(&img);
+        let bytes = std::fs::read(&img).unwrap();
+        // fatfs alone refuses it.
+        assert!(FileSystem::new(std::io::Cursor::new(bytes.clone()), FsOptions::new()).is_err());
+        let mut w = open_file(&img);
+        assert_eq!(w.fat_type(), fatfs::FatType::Fat32);
+        assert_eq!(w.info().label.as_deref(), Some("VIGIE-SMALL"));
+        assert!(
+            w.info()
+                .notes
+                .iter()
+                .any(|n| n.contains("under the specification's minimum")),
+            "{:?}",
+            w.info().notes
+        );
+        let walk = collect(&mut w, u64::MAX);
+        let errors: Vec<_> = walk
+            .iter()
+            .filter(|(_, o)| !matches!(o, Outcome::Data(..)))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        // mtools decides the FAT type by the cluster count (it sees an empty FAT16 here): its
+        // FAT32 reading comes from a copy whose sector count is large enough.
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.img");
+        with_total32(&bytes, 200_000, &big);
+        let theirs = mtools_files(&big);
+        assert_eq!(data_only(&walk), theirs);
+        assert_eq!(theirs.len(), 158);
+        drop(w);
+        assert_eq!(sha256_file(&img), before);
+    }
+
+    #[test]
+    fn fat32_sector_count_in_the_64_bit_field_or_nowhere() {
+        let clean = fat32_bytes();
+        let reference = mtools_files(&fat_images().join("fat32.img"));
+        assert_eq!(reference.len(), 158);
+        assert_eq!(le16(&clean, 0x13), 0);
+        let total = le32(&clean, 0x20);
+        let mut img = clean.clone();
+        img[0x20..0x24].fill(0);
+        img[0x52..0x5A].copy_from_slice(&total.to_le_bytes());
+        assert_eq!(
+            crate::disk::detect::detect(&MemDevice::new(img.clone())).unwrap(),
+            crate::record::FsKind::Fat32
+        );
+        let mut w = open_mem(img.clone()).unwrap();
+        assert!(
+            w.info().notes.iter().any(|n| n.contains("64-bit field")),
+            "{:?}",
+            w.info().notes
+        );
+        assert_eq!(data_only(&collect(&mut w, u64::MAX)), reference);
+        // No count anywhere: the FAT's size decides, as in Linux.
+        img[0x52..0x5A].copy_from_slice(b"FAT32   ");
+        assert_eq!(
+            crate::disk::detect::detect(&MemDevice::new(img.clone())).unwrap(),
+            crate::record::FsKind::Fat32
+        );
+        let mut w = open_mem(img).unwrap();
+        assert!(
+            w.info().notes.iter().any(|n| n.contains("FAT's size")),
+            "{:?}",
+            w.info().notes
+        );
+        assert_eq!(data_only(&collect(&mut w, u64::MAX)), reference);
+        // A FAT32 whose count sits in the 16-bit field (fatfs wants it in the 32-bit one).
+        let small = std::fs::read(fat_images().join("fat32-small.img")).unwrap();
+        assert_ne!(
+            le16(&small, 0x13),
+            0,
+            "mkfs.fat put the small count in the 16-bit field"
+        );
     }
 
     // ---- crafted damage ------------------------------------------------------------------

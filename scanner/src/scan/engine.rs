@@ -461,7 +461,7 @@ impl<'e, 's> Run<'e, 's> {
         let slot = self.new_slot(&target.name, Some(part.number), true);
         self.slots[slot].windows = matches!(
             fs,
-            FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32 | FsKind::Ntfs
+            FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32 | FsKind::Exfat | FsKind::Ntfs
         );
         if self.engine.opts.boot_areas {
             let area = self.new_slot(&target.name, Some(part.number), false);
@@ -475,6 +475,7 @@ impl<'e, 's> Run<'e, 's> {
             FsKind::Fat12
             | FsKind::Fat16
             | FsKind::Fat32
+            | FsKind::Exfat
             | FsKind::Ntfs
             | FsKind::Ext2
             | FsKind::Ext3
@@ -543,7 +544,6 @@ impl<'e, 's> Run<'e, 's> {
     ) -> VolumeStatus {
         let note = match fs {
             FsKind::Swap => "Linux swap: not a filesystem, not scanned".to_string(),
-            FsKind::Exfat => "exFAT is not readable by this version: files not scanned".to_string(),
             FsKind::Lvm => "LVM physical volume: logical volumes not scanned".to_string(),
             FsKind::Raid => "Linux RAID member: not scanned".to_string(),
             _ if negligible(fs, part, dev) => {
@@ -960,6 +960,7 @@ impl<'e, 's> Run<'e, 's> {
 fn open_walker(fs: FsKind, dev: Device) -> Result<Box<dyn Walker>, FsError> {
     Ok(match fs {
         FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32 => Box::new(crate::fs::fat::open(dev)?),
+        FsKind::Exfat => Box::new(crate::fs::exfat::open(dev)?),
         FsKind::Ntfs => Box::new(crate::fs::ntfs::open(dev)?),
         FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4 => Box::new(crate::fs::ext4::open(dev)?),
         other => {

@@ -49,7 +49,7 @@ pub enum VolumeKind {
     Data,
     /// BitLocker or LUKS.
     Encrypted,
-    /// Recognised, not readable by Vigie (LVM, RAID, exFAT, swap).
+    /// Recognised, not readable by Vigie (LVM, RAID, swap).
     Unsupported,
     /// Nothing recognised or the probe failed.
     Unreadable,

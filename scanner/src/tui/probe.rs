@@ -156,6 +156,9 @@ fn label(fs: FsKind, v: &Device) -> (Option<String>, bool) {
             FsKind::Ntfs => crate::fs::ntfs::open(v.clone())
                 .ok()
                 .map(|w| w.info().label),
+            FsKind::Exfat => crate::fs::exfat::open(v.clone())
+                .ok()
+                .map(|w| w.info().label),
             FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4 => crate::fs::ext4::open(v.clone())
                 .ok()
                 .map(|w| w.info().label),
@@ -182,7 +185,7 @@ pub fn guess_kind(fs: FsKind, p: &Partition, readable: bool) -> VolumeKind {
     };
     match fs {
         FsKind::Bitlocker | FsKind::Luks => VolumeKind::Encrypted,
-        FsKind::Lvm | FsKind::Raid | FsKind::Exfat | FsKind::Swap => VolumeKind::Unsupported,
+        FsKind::Lvm | FsKind::Raid | FsKind::Swap => VolumeKind::Unsupported,
         FsKind::Unknown if p.len <= 16 << 20 || gpt == MS_RESERVED => VolumeKind::Empty,
         FsKind::Unknown => VolumeKind::Unreadable,
         _ if !readable => VolumeKind::Unreadable,
