@@ -494,3 +494,92 @@ fn engine_scans_an_exfat_volume_and_finds_eicar() {
     assert_eq!(summary.verdict, crate::record::Verdict::Infected);
     assert_eq!(sha256_file(&img), before);
 }
+
+/// Disk offsets of every in-use File entry set (as lists of entry offsets) of a directory.
+fn all_sets(img: &[u8], vol: &Clusters, extent: Extent) -> Vec<Vec<usize>> {
+    let cs = usize::try_from(vol.geo.cluster_size).unwrap();
+    let slots: Vec<usize> = dir_offsets(img, vol, extent)
+        .into_iter()
+        .flat_map(|o| (0..cs / 32).map(move |i| usize::try_from(o).unwrap() + 32 * i))
+        .collect();
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < slots.len() {
+        if img[slots[k]] == 0x85 {
+            let n = usize::from(img[slots[k] + 1]);
+            if k + n < slots.len() {
+                out.push(slots[k..=k + n].to_vec());
+            }
+            k += n + 1;
+        } else {
+            k += 1;
+        }
+    }
+    out
+}
+
+/// Damage that the checksums would otherwise reject: entry-set fields and boot-sector fields
+/// changed and their checksums recomputed, so the values themselves reach the reader.
+#[test]
+fn random_fields_behind_valid_checksums_never_panic_nor_hang() {
+    let stats = within(600, move || {
+        let base = bytes("exfat.img");
+        let vol = clusters_of(base.clone());
+        let rootx = Extent::Root(vol.geo.root_cluster);
+        let mut sets = all_sets(&base, &vol, rootx);
+        for e in entries(&vol, rootx).iter().filter(|e| e.directory) {
+            sets.extend(all_sets(&base, &vol, sub(e)).into_iter().take(50));
+        }
+        assert!(sets.len() > 100, "{}", sets.len());
+        let bps = usize::try_from(vol.geo.bytes_per_sector).unwrap();
+        let mut rng = XorShift(0xE8FA_7000_5EED_0002);
+        let (mut opened, mut files, mut errors, mut crashes) = (0u64, 0u64, 0u64, 0u64);
+        for round in 0..240 {
+            let mut img = base.clone();
+            if round % 3 == 0 {
+                // Boot sector geometry fields (64..112), then a valid region checksum.
+                for _ in 0..1 + rng.below(3) {
+                    let at = 64 + usize::try_from(rng.below(48)).unwrap();
+                    img[at] ^= u8::try_from(1 + rng.below(255)).unwrap();
+                }
+                let sum = boot::region_checksum(&img[..12 * bps], bps);
+                for c in img[11 * bps..12 * bps].chunks_exact_mut(4) {
+                    c.copy_from_slice(&sum.to_le_bytes());
+                }
+                // The backup region the same, so that the damaged geometry is the one used.
+                img.copy_within(..12 * bps, 12 * bps);
+            } else {
+                for _ in 0..1 + rng.below(3) {
+                    let set = &sets[usize::try_from(rng.below(sets.len() as u64)).unwrap()];
+                    let e = set[usize::try_from(rng.below(set.len() as u64)).unwrap()];
+                    let at = e + 1 + usize::try_from(rng.below(31)).unwrap();
+                    img[at] = u8::try_from(rng.below(256)).unwrap();
+                    fix_checksum(&mut img, set);
+                }
+            }
+            let walk = quiet_panics(|| match open(Arc::new(MemDevice::new(img))) {
+                Ok(mut w) => Some(collect(&mut w, 1 << 20)),
+                Err(_) => None,
+            });
+            if let Some(walk) = walk {
+                opened += 1;
+                for o in walk.values() {
+                    match o {
+                        Outcome::Data(..) => files += 1,
+                        Outcome::Error(e) | Outcome::ReadError(e) if e.contains("crashed") => {
+                            crashes += 1
+                        }
+                        _ => errors += 1,
+                    }
+                }
+            }
+        }
+        (opened, files, errors, crashes)
+    });
+    eprintln!(
+        "exFAT field mutations: 240 images, {} opened, {} files read, {} error outcomes, {} crashes",
+        stats.0, stats.1, stats.2, stats.3
+    );
+    assert_eq!(stats.3, 0, "a panic was caught inside the reader");
+    assert!(stats.2 > 0, "damage should be seen: {stats:?}");
+}
