@@ -6,7 +6,8 @@
 //! - [`disk`]: partition tables and volume detection by signature;
 //! - [`fs`]: FAT, NTFS and ext4 walkers over pure-Rust readers, hostile-input-safe;
 //! - [`scan`]: rules, hash IOCs, worker threads, per-file accounting;
-//! - [`record`] and [`sink`]: the JSON Lines contract and where records go.
+//! - [`record`] and [`sink`]: the JSON Lines contract and where records go;
+//! - [`text`]: the sentences people read, per language (notes rendered from their codes).
 
 pub mod bundle;
 pub mod cli;
@@ -21,6 +22,7 @@ pub mod report;
 pub mod scan;
 pub mod sink;
 pub mod sys;
+pub mod text;
 pub mod tui;
 
 #[cfg(test)]

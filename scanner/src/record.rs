@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
+
+pub use crate::text::note::Note;
 
 /// How a disk is partitioned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +130,15 @@ impl VolumeStatus {
 }
 
 impl Verdict {
+    /// The record string (`"infected"`, `"incomplete"`, `"clean"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Infected => "infected",
+            Self::Incomplete => "incomplete",
+            Self::Clean => "clean",
+        }
+    }
+
     /// Exit status, ClamAV's convention: 0 clean, 1 threats found, 2 incomplete/errors.
     pub fn exit_code(self) -> i32 {
         match self {
@@ -138,8 +149,9 @@ impl Verdict {
     }
 }
 
-/// `{"type":"disk",...}`: one per target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `{"type":"disk",...}`: one per target. Serialised with `note_codes` next to `notes`
+/// (see [`Note`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct DiskRecord {
     /// The target as given (path of the image or device).
     pub disk: String,
@@ -154,8 +166,9 @@ pub struct DiskRecord {
     pub notes: Vec<String>,
 }
 
-/// `{"type":"volume",...}`: one per partition (or 0 for a whole-disk filesystem).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `{"type":"volume",...}`: one per partition (or 0 for a whole-disk filesystem). Serialised
+/// with `note_codes` next to `notes` (see [`Note`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct VolumeRecord {
     /// The target.
     pub disk: String,
@@ -184,6 +197,97 @@ pub struct VolumeRecord {
     /// Bytes of content scanned.
     #[serde(default)]
     pub bytes: u64,
+}
+
+// The records' `notes` stay English sentences (their meaning is part of the contract); each
+// serialised record also carries `note_codes`, the same notes as stable codes + parameters
+// (omitted when there is no note). The destructuring without `..` makes a new field a
+// compile error here rather than a field silently missing from the JSON.
+impl Serialize for DiskRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            disk: &'a str,
+            size: u64,
+            table: TableKind,
+            sector_size: u32,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            notes: &'a [String],
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            note_codes: Vec<Note>,
+        }
+        let DiskRecord {
+            disk,
+            size,
+            table,
+            sector_size,
+            notes,
+        } = self;
+        Out {
+            disk,
+            size: *size,
+            table: *table,
+            sector_size: *sector_size,
+            notes,
+            note_codes: Note::classify_all(notes),
+        }
+        .serialize(s)
+    }
+}
+
+impl Serialize for VolumeRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            disk: &'a str,
+            volume: u32,
+            fs: FsKind,
+            offset: u64,
+            size: u64,
+            label: &'a Option<String>,
+            status: VolumeStatus,
+            files: u64,
+            scanned: u64,
+            skipped: &'a BTreeMap<String, u64>,
+            errors: u64,
+            notes: &'a [String],
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            note_codes: Vec<Note>,
+            bytes: u64,
+        }
+        let VolumeRecord {
+            disk,
+            volume,
+            fs,
+            offset,
+            size,
+            label,
+            status,
+            files,
+            scanned,
+            skipped,
+            errors,
+            notes,
+            bytes,
+        } = self;
+        Out {
+            disk,
+            volume: *volume,
+            fs: *fs,
+            offset: *offset,
+            size: *size,
+            label,
+            status: *status,
+            files: *files,
+            scanned: *scanned,
+            skipped,
+            errors: *errors,
+            notes,
+            note_codes: Note::classify_all(notes),
+            bytes: *bytes,
+        }
+        .serialize(s)
+    }
 }
 
 /// Kind of a finding.
@@ -471,6 +575,9 @@ mod tests {
         assert_eq!(j["status"], "partial");
         assert_eq!(j["label"], serde_json::Value::Null);
         assert_eq!(j["skipped"]["encrypted"], 1);
+        assert_eq!(j["notes"][0], "dirty");
+        assert_eq!(j["note_codes"][0]["code"], "other");
+        assert_eq!(j["note_codes"][0]["text"], "dirty");
         let back: Record = serde_json::from_value(j).unwrap();
         assert_eq!(back, v);
         let s = Record::Summary(SummaryRecord {

@@ -269,7 +269,11 @@ fn scanned_machine(lang: Lang, verdict: Verdict) -> App {
                 )),
             );
             recs.insert(0, Record::Finding(finding(LONG, "Ransom_LockBit3_Note")));
-            recs.push(Record::Summary(summary(Verdict::Infected, 2, 0)));
+            // A finding in an NTFS alternate data stream says `file:stream`.
+            let mut ads = finding("Users/Public/readme.txt", "Hidden_Stream_Payload");
+            ads.stream = Some("hidden".into());
+            recs.insert(0, Record::Finding(ads));
+            recs.push(Record::Summary(summary(Verdict::Infected, 3, 0)));
         }
         Verdict::Clean => recs.push(Record::Summary(summary(Verdict::Clean, 0, 0))),
         Verdict::Incomplete => {
@@ -287,7 +291,9 @@ fn scanned_machine(lang: Lang, verdict: Verdict) -> App {
                 FsKind::Ntfs,
                 VolumeStatus::Partial,
                 &[("compressed", 12), ("too_large", 3)],
-                Some("volume dirty: Windows was not shut down cleanly"),
+                Some(
+                    "volume is marked dirty (not cleanly unmounted): recent changes may be missing",
+                ),
             )));
             recs.push(Record::Summary(summary(Verdict::Incomplete, 0, 15)));
         }
@@ -507,7 +513,7 @@ fn crash_screen() {
     for l in langs() {
         let mut a = App::new(l, Layout::Fr);
         a.screen = Screen::Crash;
-        a.crash = Some("scan process killed by signal SIGABRT after 1 volume, 3 records".into());
+        a.crash = Some("killed by signal SIGABRT, 3 records".into());
         a.saved = Some(Ok(
             "VIGIE-LOGS:/VIGIE/scans/20261128T143000Z-unknown.jsonl".into()
         ));
@@ -529,5 +535,101 @@ fn larger_terminals_work_too() {
         t.draw(|f| render(&a, f)).unwrap();
         let b = t.backend().buffer();
         assert_eq!(b[(w / 2, h / 2)].bg, Color::Red);
+    }
+}
+
+#[test]
+fn every_note_is_shown_in_the_screen_language() {
+    // One volume per kind of note on the details' volumes tab: the note line(s) under it, for
+    // every code of the catalogue, in one snapshot per language.
+    use vigie::text::note::{example, CATALOGUE};
+    for l in langs() {
+        let mut shown = String::new();
+        for entry in CATALOGUE {
+            let note = example(entry);
+            let mut a = to_progress(l);
+            for r in [
+                Record::Volume(volume(
+                    "/dev/sda",
+                    2,
+                    FsKind::Ntfs,
+                    VolumeStatus::Partial,
+                    &[],
+                    Some(&note),
+                )),
+                Record::Summary(summary(Verdict::Incomplete, 0, 0)),
+            ] {
+                a.handle(Event::Record(r));
+            }
+            a.handle(Event::Key(Key::Char('d')));
+            a.handle(Event::Key(Key::Right));
+            a.handle(Event::Key(Key::Right));
+            let t = text(&draw(&a));
+            let lines: Vec<&str> = t
+                .lines()
+                .skip_while(|r| !r.contains("/dev/sda #2"))
+                .skip(1)
+                .take_while(|r| r.starts_with("│    ") && !r.trim_matches(['│', ' ']).is_empty())
+                .collect();
+            assert!(!lines.is_empty(), "{}: no note line\n{t}", entry.code);
+            shown.push_str(&format!("[{}]\n", entry.code));
+            for r in lines {
+                shown.push_str(r.trim_matches(['│', ' ']));
+                shown.push('\n');
+            }
+            let words = vigie::text::note::Note::classify(&note).render(l);
+            let start: String = words.chars().take(30).collect();
+            assert!(
+                t.contains(&start),
+                "{}: {start:?} not shown\n{t}",
+                entry.code
+            );
+        }
+        let lang = match l {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        };
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/snapshots")
+            .join(format!("notes.{lang}.txt"));
+        if std::env::var_os("VIGIE_UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &shown).unwrap();
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            shown, want,
+            "notes.{lang} differs from its snapshot:\n{shown}"
+        );
+    }
+}
+
+#[test]
+fn reserved_and_unknown_partitions_are_named_in_words() {
+    for l in langs() {
+        let mut m = machine();
+        m.disks[0].volumes.push(MachineVolume {
+            number: 9,
+            fs: FsKind::Unknown,
+            size: 16 << 20,
+            label: None,
+            kind: VolumeKind::MsReserved,
+        });
+        m.disks[0].volumes.push(MachineVolume {
+            number: 10,
+            fs: FsKind::Unknown,
+            size: 1 << 30,
+            label: None,
+            kind: VolumeKind::Unreadable,
+        });
+        let mut a = base(l);
+        a.handle(Event::Machine(m));
+        a.handle(Event::Key(Key::Enter));
+        let t = text(&draw(&a));
+        let (msr, none) = match l {
+            Lang::Fr => ("réservée Microsoft (MSR)", "aucun format reconnu"),
+            Lang::En => ("Microsoft reserved (MSR)", "no filesystem recognised"),
+        };
+        assert!(t.contains(msr) && t.contains(none), "{t}");
+        assert!(!t.contains("unknown"), "{t}");
     }
 }

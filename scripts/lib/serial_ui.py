@@ -5,7 +5,10 @@ A tiny VT emulator keeps an 80x25 screen from what the guest draws (cursor moves
 text; colours ignored), so steps can wait for text on the *screen*, not in a byte stream.
 
     serial_ui.py SOCKET SCRIPT.json   (steps: {"wait": "text", "timeout": s} |
-                                               {"send": "keys"} | {"absent": "text"})
+                                               {"send": "keys"} | {"absent": "text"} |
+                                               {"absent_re": "regex, per line"})
+Like a real terminal, it answers a cursor position request (CSI 6n), which the UI uses to
+learn the size of a serial terminal.
 Key names in "send": <up> <down> <left> <right> <enter> <esc> <bs>, anything else is typed.
 Exits 0 when every step passed, 1 otherwise (printing the screen).
 """
@@ -24,6 +27,7 @@ class Screen:
         self.seq = ""
         self.lock = threading.Lock()
         self.dec = codecs.getincrementaldecoder("utf-8")("replace")
+        self.reply = lambda data: None
 
     def text(self):
         with self.lock:
@@ -52,7 +56,9 @@ class Screen:
             return
         nums = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else []
         n = lambda i, d=1: (nums[i] if len(nums) > i and nums[i] else d)
-        if final in "Hf":
+        if final == "n" and params == "6":
+            self.reply(f"\x1b[{self.y + 1};{self.x + 1}R".encode())
+        elif final in "Hf":
             self.y, self.x = min(n(0) - 1, H - 1), min(n(1) - 1, W - 1)
         elif final == "J":
             mode = nums[0] if nums else 0
@@ -131,6 +137,7 @@ def main():
         print("serial_ui: cannot connect to", sock_path)
         return 1
     scr = Screen()
+    scr.reply = s.sendall
     done = threading.Event()
 
     def reader():
@@ -158,6 +165,12 @@ def main():
         elif "absent" in step:
             if step["absent"] in scr.text():
                 print(f"serial_ui: step {i}: {step['absent']!r} must not be on screen:")
+                print(scr.text())
+                return 1
+        elif "absent_re" in step:
+            bad = [l for l in scr.text().splitlines() if re.search(step["absent_re"], l)]
+            if bad:
+                print(f"serial_ui: step {i}: a line matching {step['absent_re']!r} is on screen: {bad[0]!r}")
                 print(scr.text())
                 return 1
         elif "send" in step:

@@ -687,7 +687,10 @@ fn supervise_scan(
             match (summary, healthy) {
                 (Some(s), true) => Ok((lines, s.verdict)),
                 (s, _) => {
-                    say(&format!("  the scan process ended abnormally: {status:?}"));
+                    say(&format!(
+                        "  the scan process ended abnormally: {}",
+                        describe(&status)
+                    ));
                     let findings = lines
                         .iter()
                         .filter(|l| l.contains("\"type\":\"finding\""))
@@ -730,17 +733,40 @@ impl crate::sink::Sink for PipeSink {
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
         match record {
-            Record::Finding(f) => say(&format!(
-                "  FOUND {} in {} volume {:?}: {}",
-                f.rule, f.disk, f.volume, f.path
-            )),
-            Record::Volume(v) => say(&format!(
-                "  volume {} #{}: {:?} {} files",
-                v.disk, v.volume, v.fs, v.files
-            )),
+            Record::Finding(f) => say(&format!("  {}", finding_line(f))),
+            Record::Volume(v) => say(&format!("  {}", volume_line(v))),
             _ => {}
         }
     }
+}
+
+/// The boot log's sentence for a finding: `FOUND EICAR_Test_File on /dev/sda, volume 3:
+/// /Users/Public/readme.txt:hidden`.
+fn finding_line(f: &crate::record::FindingRecord) -> String {
+    let place = match f.volume {
+        Some(n) => format!("{}, volume {n}", f.disk),
+        None => f.disk.clone(),
+    };
+    format!("FOUND {} on {place}: {}", f.rule, crate::text::location(f))
+}
+
+/// The boot log's sentence for a finished volume: `volume 3 of /dev/sda (ntfs, "Windows"):
+/// 13 files, scanned`.
+fn volume_line(v: &crate::record::VolumeRecord) -> String {
+    let label = v
+        .label
+        .as_deref()
+        .map(|l| format!(", \"{l}\""))
+        .unwrap_or_default();
+    let files = if v.files == 1 { "file" } else { "files" };
+    format!(
+        "volume {} of {} ({}{label}): {} {files}, {}",
+        v.volume,
+        v.disk,
+        crate::text::fs_name(crate::text::Lang::En, v.fs),
+        v.files,
+        v.status.as_str()
+    )
 }
 
 fn child_scan(
@@ -913,7 +939,8 @@ fn describe(status: &nix::Result<nix::sys::wait::WaitStatus>) -> String {
             sig.as_str(),
             if *core { " (core dumped)" } else { "" }
         ),
-        Ok(other) => format!("{other:?}"),
+        Ok(WaitStatus::Stopped(_, sig)) => format!("stopped by signal {}", sig.as_str()),
+        Ok(_) => "ended in an unexpected state".to_string(),
         Err(e) => format!("wait failed: {e}"),
     }
 }
@@ -1146,6 +1173,59 @@ mod tests {
         assert_eq!(done.len(), 1);
         // ... but a crash after a clean summary (before the save) is not clean.
         assert_eq!(close_summary(&mut done, 1), Verdict::Incomplete);
+    }
+
+    #[test]
+    fn boot_log_lines_are_sentences_without_debug_forms() {
+        let v: crate::record::VolumeRecord = serde_json::from_value(serde_json::json!({
+            "disk": "/dev/sda", "volume": 3, "fs": "ntfs", "offset": 0, "size": 1,
+            "label": "Windows", "status": "scanned", "files": 13, "scanned": 13,
+            "skipped": {}, "errors": 0, "notes": [], "bytes": 1
+        }))
+        .unwrap();
+        assert_eq!(
+            volume_line(&v),
+            "volume 3 of /dev/sda (ntfs, \"Windows\"): 13 files, scanned"
+        );
+        let mut u = v.clone();
+        u.fs = crate::record::FsKind::Unknown;
+        u.label = None;
+        u.files = 0;
+        u.status = crate::record::VolumeStatus::Unsupported;
+        let mut f: crate::record::FindingRecord = serde_json::from_value(serde_json::json!({
+            "disk": "/dev/sda", "volume": null, "path": "<mbr>", "stream": null,
+            "kind": "yara", "rule": "Boot_Rule", "namespace": "default", "sha256": "",
+            "size": 512, "mode": "full"
+        }))
+        .unwrap();
+        let mbr = finding_line(&f);
+        assert_eq!(mbr, "FOUND Boot_Rule on /dev/sda: <mbr>");
+        f.volume = Some(2);
+        f.path = "/Users/Public/readme.txt".into();
+        f.stream = Some("hidden".into());
+        let ads = finding_line(&f);
+        assert_eq!(
+            ads,
+            "FOUND Boot_Rule on /dev/sda, volume 2: /Users/Public/readme.txt:hidden"
+        );
+        let signalled = describe(&Ok(nix::sys::wait::WaitStatus::Signaled(
+            nix::unistd::Pid::from_raw(2),
+            nix::sys::signal::Signal::SIGSEGV,
+            false,
+        )));
+        for line in [volume_line(&v), volume_line(&u), mbr, ads, signalled] {
+            for bad in [
+                "Some(",
+                "None",
+                "Ntfs",
+                "Unknown",
+                "Scanned",
+                "Unsupported",
+                "Signaled",
+            ] {
+                assert!(!line.contains(bad), "{bad} in {line}");
+            }
+        }
     }
 
     #[test]

@@ -38,12 +38,7 @@ pub fn render(f: &Fleet, fmt: Format) -> String {
 }
 
 fn verdict(s: &Scan) -> &'static str {
-    match s.verdict() {
-        Some(Verdict::Clean) => "clean",
-        Some(Verdict::Infected) => "infected",
-        Some(Verdict::Incomplete) => "incomplete",
-        None => "none",
-    }
+    s.verdict().map_or("none", Verdict::as_str)
 }
 
 /// Percentage of seen files fully scanned, and volumes not fully scanned.
@@ -73,7 +68,7 @@ fn changes_text(m: &Machine) -> String {
             let mut parts = Vec::new();
             let pv = c
                 .previous_verdict
-                .map(|v| format!("{v:?}").to_lowercase())
+                .map(|v| v.as_str().to_string())
                 .unwrap_or_else(|| "none".into());
             let lv = verdict(m.last());
             if pv != lv {
@@ -202,7 +197,7 @@ fn csv(f: &Fleet) -> String {
             m.changes
                 .as_ref()
                 .and_then(|c| c.previous_verdict)
-                .map(|v| format!("{v:?}").to_lowercase())
+                .map(|v| v.as_str().to_string())
                 .unwrap_or_default(),
             changes_text(m),
             rules.into_iter().collect::<Vec<_>>().join(" "),
@@ -305,18 +300,71 @@ fn html(f: &Fleet) -> String {
     o
 }
 
+/// The machine's name as a host name for a SIEM: the asset tag or the computer name, never a
+/// DMI model (`host.name`, `dhost` are names a SIEM joins on).
+fn host_name(h: &crate::record::HostRecord) -> Option<&str> {
+    h.asset_tag
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            h.windows_names
+                .first()
+                .or(h.linux_names.first())
+                .map(String::as_str)
+        })
+}
+
+/// A volume path as ECS `file.path` wants it (absolute-looking: `/Users/x/a.exe`).
+fn absolute(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    }
+}
+
+/// Disk areas (`<mbr>`, `<boot sector>`, `<raw volume>`) are not files.
+fn is_area(path: &str) -> bool {
+    path.starts_with('<')
+}
+
+/// The unique id of a finding event: the scan id and the finding's rank in the scan.
+fn finding_id(scan_id: &str, i: usize) -> String {
+    format!("{scan_id}-f{i}")
+}
+
+/// Removes `null` members and the objects left empty: ECS wants absent fields, not nulls.
+fn prune(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, prune(v)))
+                .filter(|(_, v)| !v.is_null() && !matches!(v, Value::Object(o) if o.is_empty()))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(prune).collect()),
+        other => other,
+    }
+}
+
+/// ECS 8.11 events (`scripts/report-checks` validates them against the field definitions):
+/// one `event.kind: event` per scan, one `event.kind: alert` per finding, each with its own
+/// `event.id`; the scan id in `vigie.scan_id`; DMI identity in `device.*` and `vigie.*`.
 fn ecs(f: &Fleet) -> String {
     let mut o = String::new();
     for m in &f.machines {
         for s in &m.scans {
             let h = &s.host;
             let host = json!({
-                "name": m.name,
+                "name": host_name(h),
                 "id": m.key,
                 "hostname": h.windows_names.first().or(h.linux_names.first()),
-                "serial": h.dmi.get("product_serial"),
-                "vendor": h.dmi.get("sys_vendor"),
-                "model": h.dmi.get("product_name"),
+            });
+            let device = json!({
+                "manufacturer": h.dmi.get("sys_vendor"),
+                "model": {"name": h.dmi.get("product_name")},
             });
             let observer = json!({
                 "vendor": "Vigie", "product": "Vigie scanner", "type": "scanner",
@@ -330,41 +378,58 @@ fn ecs(f: &Fleet) -> String {
                     "kind": "event", "category": ["host"], "type": ["info"],
                     "module": "vigie", "dataset": "vigie.scan", "id": h.scan_id,
                     "start": h.started, "end": h.ended,
-                    "outcome": if s.summary.is_some() { "success" } else { "unknown" },
                 },
                 "message": format!("Vigie scan of {}: {}", m.name, verdict(s)),
-                "host": host, "observer": observer,
+                "host": host, "device": device, "observer": observer,
                 "labels": {"site": h.site, "clock": h.clock},
                 "vigie": {
+                    "scan_id": h.scan_id,
+                    "machine": m.name,
+                    "serial_number": h.dmi.get("product_serial")
+                        .filter(|x| super::useful_serial(x)),
                     "verdict": verdict(s), "findings": s.findings.len(),
                     "files": s.summary.as_ref().map(|x| x.files),
                     "scanned": s.summary.as_ref().map(|x| x.scanned),
+                    "complete": s.summary.is_some(),
                     "coverage_percent": pct, "volumes_not_scanned": bad,
                     "mode": h.mode, "cancelled": h.cancelled,
                     "rules_version": h.rules.version,
                 },
             });
-            o.push_str(&ev.to_string());
+            o.push_str(&prune(ev).to_string());
             o.push('\n');
-            for fd in &s.findings {
+            for (i, fd) in s.findings.iter().enumerate() {
+                let file = if is_area(&fd.path) {
+                    json!({"size": fd.size, "hash": {"sha256": fd.sha256}, "device": fd.disk})
+                } else {
+                    let path = absolute(&fd.path);
+                    let name = path.rsplit('/').next().unwrap_or_default().to_string();
+                    json!({"path": path, "name": name, "size": fd.size,
+                           "hash": {"sha256": fd.sha256}, "device": fd.disk})
+                };
                 let ev = json!({
                     "@timestamp": h.started,
                     "ecs": {"version": "8.11.0"},
                     "event": {
                         "kind": "alert", "category": ["malware", "file"], "type": ["info"],
-                        "module": "vigie", "dataset": "vigie.finding", "id": h.scan_id,
-                        "severity": 8,
+                        "module": "vigie", "dataset": "vigie.finding",
+                        "id": finding_id(&h.scan_id, i), "severity": 8,
                     },
-                    "message": format!("{} matched {} on {}", fd.rule, fd.path, m.name),
-                    "host": host, "observer": observer,
+                    "message": format!(
+                        "{} matched {} on {}",
+                        fd.rule,
+                        crate::text::location(fd),
+                        m.name
+                    ),
+                    "host": host, "device": device, "observer": observer,
                     "labels": {"site": h.site},
-                    "file": {"path": fd.path, "size": fd.size, "hash": {"sha256": fd.sha256},
-                             "device": fd.disk},
+                    "file": file,
                     "rule": {"name": fd.rule, "ruleset": fd.namespace},
-                    "vigie": {"kind": fd.kind, "volume": fd.volume, "stream": fd.stream,
+                    "vigie": {"scan_id": h.scan_id, "kind": fd.kind, "volume": fd.volume,
+                              "stream": fd.stream, "area": is_area(&fd.path).then_some(&fd.path),
                               "scan_mode": fd.mode},
                 });
-                o.push_str(&ev.to_string());
+                o.push_str(&prune(ev).to_string());
                 o.push('\n');
             }
         }
@@ -409,6 +474,24 @@ pub fn epoch_ms(s: &str) -> i64 {
     (days * 86_400 + d[3] * 3600 + d[4] * 60 + d[5]) * 1000
 }
 
+/// Appends ` key=value` (value escaped), or nothing when the value is empty: parsers drop
+/// or misread empty extension values.
+fn cef_ext(o: &mut String, key: &str, value: &str) {
+    if !value.is_empty() {
+        let _ = write!(o, " {key}={}", cef_value(value));
+    }
+}
+
+/// A custom string field with its label (`cs1Label=site cs1=...`), left out when empty.
+fn cef_custom(o: &mut String, n: u8, label: &str, value: &str) {
+    if !value.is_empty() {
+        let _ = write!(o, " cs{n}Label={label} cs{n}={}", cef_value(value));
+    }
+}
+
+/// CEF lines (parsed by `pycef` in `scripts/report-checks`): `outcome` says whether the scan
+/// ran to its end (`success`/`failure`), the verdict is a custom field; `dhost` only for a
+/// real machine name.
 fn cef(f: &Fleet) -> String {
     let mut o = String::new();
     let ver = cef_header(env!("CARGO_PKG_VERSION"));
@@ -416,16 +499,12 @@ fn cef(f: &Fleet) -> String {
         for s in &m.scans {
             let h = &s.host;
             let base = |o: &mut String| {
-                let _ = write!(
-                    o,
-                    "rt={} dhost={} deviceExternalId={} cs1Label=site cs1={} cs2Label=scanId cs2={} cs3Label=machineKey cs3={}",
-                    epoch_ms(&h.started),
-                    cef_value(&m.name),
-                    cef_value(h.stick_id.as_deref().unwrap_or("")),
-                    cef_value(h.site.as_deref().unwrap_or("")),
-                    cef_value(&h.scan_id),
-                    cef_value(&m.key),
-                );
+                let _ = write!(o, "rt={}", epoch_ms(&h.started));
+                cef_ext(o, "dhost", host_name(h).unwrap_or(""));
+                cef_ext(o, "deviceExternalId", h.stick_id.as_deref().unwrap_or(""));
+                cef_custom(o, 1, "site", h.site.as_deref().unwrap_or(""));
+                cef_custom(o, 2, "scanId", &h.scan_id);
+                cef_custom(o, 3, "machineKey", &m.key);
             };
             let sev = match s.verdict() {
                 Some(Verdict::Infected) => 8,
@@ -438,12 +517,17 @@ fn cef(f: &Fleet) -> String {
                 cef_header(&format!("Scan {}", verdict(s)))
             );
             base(&mut o);
+            cef_custom(&mut o, 4, "verdict", verdict(s));
             let _ = writeln!(
                 o,
                 " cn1Label=findings cn1={} cn2Label=files cn2={} outcome={}",
                 s.findings.len(),
                 s.summary.as_ref().map(|x| x.files).unwrap_or(0),
-                verdict(s)
+                if s.summary.is_some() {
+                    "success"
+                } else {
+                    "failure"
+                }
             );
             for fd in &s.findings {
                 let _ = write!(
@@ -453,16 +537,16 @@ fn cef(f: &Fleet) -> String {
                     cef_header(&format!("Malware: {}", fd.rule))
                 );
                 base(&mut o);
-                let name = fd.path.rsplit('/').next().unwrap_or(&fd.path);
-                let _ = writeln!(
-                    o,
-                    " fname={} filePath={} fsize={} fileHash={} cs4Label=ruleset cs4={}",
-                    cef_value(name),
-                    cef_value(&fd.path),
-                    fd.size,
-                    cef_value(&fd.sha256),
-                    cef_value(&fd.namespace)
-                );
+                if !is_area(&fd.path) {
+                    let path = absolute(&fd.path);
+                    cef_ext(&mut o, "fname", path.rsplit('/').next().unwrap_or_default());
+                    cef_ext(&mut o, "filePath", &path);
+                }
+                let _ = write!(o, " fsize={}", fd.size);
+                cef_ext(&mut o, "fileHash", &fd.sha256);
+                cef_custom(&mut o, 4, "ruleset", &fd.namespace);
+                cef_custom(&mut o, 5, "stream", fd.stream.as_deref().unwrap_or(""));
+                o.push('\n');
             }
         }
     }
@@ -480,5 +564,14 @@ mod tests {
         assert_eq!(epoch_ms("2026-11-28T14:30:00Z"), 1_795_876_200_000);
         assert_eq!(epoch_ms("1970-01-01T00:00:00Z"), 0);
         assert_eq!(esc_html("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+    }
+
+    #[test]
+    fn nulls_and_empty_objects_are_left_out() {
+        let v = prune(json!({"a": null, "b": {"c": null}, "d": [1, null], "e": {"f": 1}}));
+        assert_eq!(v, json!({"d": [1, null], "e": {"f": 1}}));
+        assert_eq!(absolute("Users/x"), "/Users/x");
+        assert_eq!(absolute("/Users/x"), "/Users/x");
+        assert_eq!(finding_id("s2", 0), "s2-f0");
     }
 }

@@ -55,6 +55,8 @@ pub enum VolumeKind {
     Unreadable,
     /// A small reserved or empty partition.
     Empty,
+    /// The Microsoft reserved partition (MSR) of a GPT Windows disk: empty by design.
+    MsReserved,
 }
 
 /// One volume as the machine screen shows it.
@@ -153,8 +155,9 @@ pub struct ScanView {
     pub volumes: Vec<VolumeRecord>,
     /// Findings so far.
     pub findings: Vec<FindingRecord>,
-    /// Disks the engine could not open, with the reason.
-    pub disk_notes: Vec<(String, String)>,
+    /// Disks the engine could not open, with the reasons (the record's English notes,
+    /// rendered per language on screen).
+    pub disk_notes: Vec<(String, Vec<String>)>,
     /// The summary once finished.
     pub summary: Option<SummaryRecord>,
     /// Bytes done when the current volume started (per-volume counters).
@@ -372,7 +375,7 @@ impl App {
             }
             Record::Disk(d) => {
                 if d.size == 0 && !d.notes.is_empty() {
-                    self.scan.disk_notes.push((d.disk, d.notes.join("; ")));
+                    self.scan.disk_notes.push((d.disk, d.notes));
                 }
             }
             Record::Summary(s) => {

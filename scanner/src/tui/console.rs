@@ -1,5 +1,6 @@
 //! The real console under the UI: make a tty our controlling terminal (PID 1 has none), give
-//! it a size when a serial driver reports 0x0, keep kernel messages off the screen.
+//! it a size when a serial driver reports 0x0 (the terminal at the other end, asked, or
+//! 80x25), clear what the boot left on it, keep kernel messages off the screen.
 //!
 //! crossterm reads no terminfo and takes its input from stdin when it is a tty: after
 //! [`take_tty`] fds 0, 1 and 2 are the tty.
@@ -46,8 +47,9 @@ pub fn take_tty(path: &Path) -> io::Result<File> {
     Ok(tty)
 }
 
-/// The terminal's size (columns, rows); sets [`DEFAULT_SIZE`] when it reports 0x0.
-pub fn ensure_size(tty: &impl AsRawFd) -> io::Result<(u16, u16)> {
+/// The terminal's size (columns, rows). A serial line reports 0x0: the terminal at the
+/// other end is asked ([`ask_size`]), else [`DEFAULT_SIZE`]; the size found is set on the tty.
+pub fn ensure_size(tty: &File) -> io::Result<(u16, u16)> {
     let mut ws = libc::winsize {
         ws_row: 0,
         ws_col: 0,
@@ -57,12 +59,73 @@ pub fn ensure_size(tty: &impl AsRawFd) -> io::Result<(u16, u16)> {
     // SAFETY: `ws` is a valid winsize the kernel fills in.
     unsafe { tiocgwinsz(tty.as_raw_fd(), &mut ws) }.map_err(io::Error::from)?;
     if ws.ws_row == 0 || ws.ws_col == 0 {
-        ws.ws_col = DEFAULT_SIZE.0;
-        ws.ws_row = DEFAULT_SIZE.1;
+        let (cols, rows) = ask_size(tty).unwrap_or(DEFAULT_SIZE);
+        ws.ws_col = cols;
+        ws.ws_row = rows;
         // SAFETY: `ws` is a valid winsize that outlives the call; the kernel only reads it.
         unsafe { tiocswinsz(tty.as_raw_fd(), &ws) }.map_err(io::Error::from)?;
     }
     Ok((ws.ws_col, ws.ws_row))
+}
+
+/// Asks the terminal at the other end of a serial line for its size: saves the cursor,
+/// moves it to the far corner, requests its position (`CSI 6n`) and restores it. Terminals
+/// answer `CSI rows ; cols R`; no answer within a second (nothing attached, a dumb terminal)
+/// is `None`. Sizes are clamped to what the UI can use.
+pub fn ask_size(tty: &File) -> Option<(u16, u16)> {
+    use nix::sys::termios;
+    use std::io::{Read, Write};
+    let saved = termios::tcgetattr(tty).ok()?;
+    let mut raw = saved.clone();
+    termios::cfmakeraw(&mut raw);
+    termios::tcsetattr(tty, termios::SetArg::TCSANOW, &raw).ok()?;
+    let mut out = tty;
+    let _ = out.write_all(b"\x1b7\x1b[999;999H\x1b[6n\x1b8");
+    let _ = out.flush();
+    let mut answer = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while answer.len() < 32 && !answer.ends_with(b"R") {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let mut fds = [libc::pollfd {
+            fd: tty.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // SAFETY: `fds` is a valid array of one pollfd for the duration of the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, left.as_millis().min(1000) as i32) };
+        if n <= 0 {
+            break;
+        }
+        let mut b = [0u8; 16];
+        match (&*tty).read(&mut b) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => answer.extend_from_slice(&b[..k]),
+        }
+    }
+    let _ = termios::tcsetattr(tty, termios::SetArg::TCSANOW, &saved);
+    parse_position(&answer)
+}
+
+/// `ESC [ rows ; cols R` (anything before it ignored) -> (cols, rows), clamped to 40..=500
+/// columns and 12..=200 rows.
+pub fn parse_position(b: &[u8]) -> Option<(u16, u16)> {
+    let s = std::str::from_utf8(b).ok()?;
+    let body = s.rsplit_once("\x1b[")?.1.strip_suffix('R')?;
+    let (rows, cols) = body.split_once(';')?;
+    let rows: u16 = rows.parse().ok()?;
+    let cols: u16 = cols.parse().ok()?;
+    Some((cols.clamp(40, 500), rows.clamp(12, 200)))
+}
+
+/// Clears the whole screen and its scrollback, cursor home, default colours: the boot
+/// messages must not show around or under the UI's first frame (a terminal larger than the
+/// UI keeps whatever was outside its area).
+pub fn clear_screen(out: &mut impl std::io::Write) -> io::Result<()> {
+    out.write_all(b"\x1b[0m\x1b[H\x1b[2J\x1b[3J")?;
+    out.flush()
 }
 
 /// Lowers the console log level so kernel messages do not scribble over the UI (1: panics
@@ -98,5 +161,18 @@ mod tests {
         assert_eq!(tty_path("../sda"), Path::new("/dev/tty1"));
         assert_eq!(tty_path("sda"), Path::new("/dev/tty1"));
         assert!(is_vt("tty1") && !is_vt("ttyS0") && !is_vt("tty"));
+    }
+
+    #[test]
+    fn terminal_size_answers() {
+        assert_eq!(parse_position(b"\x1b[50;200R"), Some((200, 50)));
+        assert_eq!(parse_position(b"junk\x1b[25;80R"), Some((80, 25)));
+        assert_eq!(parse_position(b"\x1b[1;1R"), Some((40, 12)));
+        assert_eq!(parse_position(b"\x1b[99999;80R"), None);
+        assert_eq!(parse_position(b"\x1b[25;80"), None);
+        assert_eq!(parse_position(b""), None);
+        let mut v = Vec::new();
+        clear_screen(&mut v).unwrap();
+        assert!(v.ends_with(b"\x1b[2J\x1b[3J"));
     }
 }

@@ -4,15 +4,7 @@
 //! Only characters the Linux console font shows (CP437 map): lower-case accented letters and
 //! `É` are fine; `À`, `È`, `…`, typographic quotes are not.
 
-/// The UI language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// Français (default).
-    #[default]
-    Fr,
-    /// English.
-    En,
-}
+pub use crate::text::Lang;
 
 impl Lang {
     /// The strings of this language.
@@ -20,23 +12,6 @@ impl Lang {
         match self {
             Self::Fr => &FR,
             Self::En => &EN,
-        }
-    }
-
-    /// The other language.
-    pub fn other(self) -> Self {
-        match self {
-            Self::Fr => Self::En,
-            Self::En => Self::Fr,
-        }
-    }
-
-    /// From a `vigie.lang=` value.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "fr" => Some(Self::Fr),
-            "en" => Some(Self::En),
-            _ => None,
         }
     }
 }
@@ -84,6 +59,8 @@ pub struct Strings {
     pub kind_unsupported: &'static str,
     pub kind_unreadable: &'static str,
     pub kind_empty: &'static str,
+    pub kind_ms_reserved: &'static str,
+    pub kind_no_fs: &'static str,
     pub warn_encrypted: &'static str,
     pub warn_unsupported: &'static str,
     pub warn_unreadable: &'static str,
@@ -192,6 +169,8 @@ pub static FR: Strings = Strings {
     kind_unsupported: "non pris en charge",
     kind_unreadable: "illisible",
     kind_empty: "vide ou réservé",
+    kind_ms_reserved: "réservée Microsoft (MSR)",
+    kind_no_fs: "aucun format reconnu",
     warn_encrypted: "chiffré (BitLocker/LUKS) : ne sera pas analysé",
     warn_unsupported: "format non pris en charge : ne sera pas analysé",
     warn_unreadable: "illisible : ne sera pas analysé",
@@ -300,6 +279,8 @@ pub static EN: Strings = Strings {
     kind_unsupported: "unsupported",
     kind_unreadable: "unreadable",
     kind_empty: "empty or reserved",
+    kind_ms_reserved: "Microsoft reserved (MSR)",
+    kind_no_fs: "no filesystem recognised",
     warn_encrypted: "encrypted (BitLocker/LUKS): will not be scanned",
     warn_unsupported: "unsupported format: will not be scanned",
     warn_unreadable: "unreadable: will not be scanned",

@@ -186,7 +186,8 @@ pub fn guess_kind(fs: FsKind, p: &Partition, readable: bool) -> VolumeKind {
     match fs {
         FsKind::Bitlocker | FsKind::Luks => VolumeKind::Encrypted,
         FsKind::Lvm | FsKind::Raid | FsKind::Swap => VolumeKind::Unsupported,
-        FsKind::Unknown if p.len <= 16 << 20 || gpt == MS_RESERVED => VolumeKind::Empty,
+        FsKind::Unknown if gpt == MS_RESERVED => VolumeKind::MsReserved,
+        FsKind::Unknown if p.len <= 16 << 20 => VolumeKind::Empty,
         FsKind::Unknown => VolumeKind::Unreadable,
         _ if !readable => VolumeKind::Unreadable,
         FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32
@@ -329,7 +330,7 @@ mod tests {
                 &part(gpt(MS_RESERVED), 128 << 20, false),
                 false
             ),
-            VolumeKind::Empty
+            VolumeKind::MsReserved
         );
         assert_eq!(
             guess_kind(

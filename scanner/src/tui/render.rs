@@ -10,10 +10,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Gauge, Paragraph};
 use ratatui::Frame;
 
-use super::app::{App, MachineDisk, OptionRow, Screen, VolumeKind, DETAILS_TABS};
+use super::app::{App, MachineDisk, MachineVolume, OptionRow, Screen, VolumeKind, DETAILS_TABS};
 use super::i18n::{duration, size, Lang, Strings};
 use super::keymap::Layout;
 use crate::record::{FsKind, Verdict, VolumeStatus};
+use crate::text::note::render_text;
+use crate::text::{fs_name, location, rules_origin, skip_reason};
 
 const BAR: Style = Style::new().fg(Color::White).bg(Color::Blue);
 const HELP: Style = Style::new().fg(Color::Black).bg(Color::Gray);
@@ -186,7 +188,10 @@ fn welcome(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
                 "    version {}, {} {}, {} IOC",
                 r.version, r.rules, t.rules_count, r.iocs
             )));
-            lines.push(Line::styled(format!("    {}", elide(&r.origin, 70)), DIM));
+            lines.push(Line::styled(
+                format!("    {}", elide(&rules_origin(app.lang, &r.origin), 70)),
+                DIM,
+            ));
             let date = match (&r.created, app.rules_age_days()) {
                 (Some(c), Some(d)) => format!(
                     "    {} {} ({d} {})",
@@ -207,8 +212,10 @@ fn welcome(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-fn kind_name(t: &Strings, k: VolumeKind) -> &'static str {
-    match k {
+fn kind_name(t: &Strings, v: &MachineVolume) -> &'static str {
+    match v.kind {
+        VolumeKind::Unreadable if v.fs == FsKind::Unknown => t.kind_no_fs,
+        VolumeKind::MsReserved => t.kind_ms_reserved,
         VolumeKind::WindowsSystem => t.kind_windows,
         VolumeKind::LinuxSystem => t.kind_linux,
         VolumeKind::EfiBoot => t.kind_efi,
@@ -282,10 +289,15 @@ fn machine(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
             let text = format!(
                 "   {:>2}  {:<9} {:>10}  {:<18} {}",
                 v.number,
-                v.fs.as_str(),
+                // Words for "unknown" are in the kind column.
+                if v.fs == FsKind::Unknown {
+                    "-"
+                } else {
+                    v.fs.as_str()
+                },
                 size(app.lang, v.size),
                 label,
-                kind_name(t, v.kind)
+                kind_name(t, v)
             );
             lines.push(Line::from(text));
             let warn = match v.kind {
@@ -485,7 +497,7 @@ fn progress(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
                 " ! {}  {}",
                 fnd.rule,
                 elide(
-                    &fnd.path,
+                    &location(fnd),
                     (rest.width as usize).saturating_sub(fnd.rule.len() + 6)
                 )
             ),
@@ -584,21 +596,22 @@ fn not_scanned_lines(app: &App, t: &Strings) -> Vec<String> {
         };
         out.push(format!("{} {}: {why}", t.disk, d.name));
     }
-    for (d, why) in &app.scan.disk_notes {
-        out.push(format!("{d}: {why}"));
+    for (d, notes) in &app.scan.disk_notes {
+        let why: Vec<String> = notes.iter().map(|n| render_text(app.lang, n)).collect();
+        out.push(format!("{d}: {}", why.join("; ")));
     }
     for v in &app.scan.volumes {
         if v.status != VolumeStatus::Scanned && !(v.fs == FsKind::Unknown && v.files == 0) {
             let note = v
                 .notes
                 .first()
-                .map(|n| format!(" ({n})"))
+                .map(|n| format!(" ({})", render_text(app.lang, n)))
                 .unwrap_or_default();
             out.push(format!(
                 "{} #{} {}: {}{note}",
                 v.disk,
                 v.volume,
-                v.fs.as_str(),
+                fs_name(app.lang, v.fs),
                 status_name(t, v.status)
             ));
         }
@@ -613,7 +626,7 @@ fn not_scanned_lines(app: &App, t: &Strings) -> Vec<String> {
         let reasons: Vec<String> = skipped
             .iter()
             .filter(|(k, _)| k.as_str() != "error")
-            .map(|(k, v)| format!("{k} {v}"))
+            .map(|(k, v)| format!("{} {v}", skip_reason(app.lang, k)))
             .collect();
         out.push(format!("{n} {} ({})", t.files_skipped, reasons.join(", ")));
     }
@@ -673,7 +686,7 @@ fn verdict(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
             .iter()
             .map(|fnd| {
                 let room = w.saturating_sub(fnd.rule.chars().count() + 6);
-                format!("{}: {}", fnd.rule, elide(&fnd.path, room))
+                format!("{}: {}", fnd.rule, elide(&location(fnd), room))
             })
             .collect(),
         Verdict::Incomplete => not_scanned_lines(app, t),
@@ -701,6 +714,35 @@ fn verdict(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
             .style(style),
         area,
     );
+}
+
+/// Word-wraps `s` into at most `max_lines` lines of `width` characters, the last one cut with
+/// "..." if the text goes on (a word longer than a line is cut too).
+fn wrap(s: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let max_lines = max_lines.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in s.split(' ') {
+        let need = cur.chars().count() + usize::from(!cur.is_empty()) + word.chars().count();
+        if need > width && !cur.is_empty() {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    lines.push(cur);
+    if lines.len() > max_lines {
+        let rest = lines.split_off(max_lines - 1).join(" ");
+        lines.push(rest);
+    }
+    for l in &mut lines {
+        if l.chars().count() > width {
+            *l = elide_plain(l, width);
+        }
+    }
+    lines
 }
 
 /// Cuts a free text line at `width` characters with "..." (not a path).
@@ -740,7 +782,7 @@ fn details(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
                             format!(" {} ({}) {}{vol}", fnd.rule, fnd.namespace, fnd.disk),
                             BAD,
                         ),
-                        Line::from(format!("   {}", elide(&fnd.path, w.saturating_sub(4)))),
+                        Line::from(format!("   {}", elide(&location(fnd), w.saturating_sub(4)))),
                         Line::styled(
                             format!(
                                 "   sha256 {}",
@@ -755,7 +797,7 @@ fn details(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
                 let mut v: Vec<Line> = app
                     .skipped_by_reason()
                     .into_iter()
-                    .map(|(k, n)| Line::from(format!(" {k:<24} {n:>8}")))
+                    .map(|(k, n)| Line::from(format!(" {:<32} {n:>8}", skip_reason(app.lang, &k))))
                     .collect();
                 v.extend(not_scanned_lines(app, t).into_iter().map(|l| {
                     Line::styled(format!(" {}", elide_plain(&l, w.saturating_sub(2))), WARN)
@@ -771,14 +813,17 @@ fn details(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
                         " {} #{:<2} {:<9} {:>10}  {:<18} {} {}",
                         v.disk,
                         v.volume,
-                        v.fs.as_str(),
+                        fs_name(app.lang, v.fs),
                         size(app.lang, v.size),
                         status_name(t, v.status),
                         v.scanned,
                         t.files
                     ));
-                    let notes = v.notes.iter().take(3).map(|n| {
-                        Line::styled(format!("    {}", elide_plain(n, w.saturating_sub(5))), DIM)
+                    let notes = v.notes.iter().take(3).flat_map(|n| {
+                        let n = render_text(app.lang, n);
+                        wrap(&n, w.saturating_sub(5), 2)
+                            .into_iter()
+                            .map(|l| Line::styled(format!("    {l}"), DIM))
                     });
                     std::iter::once(head).chain(notes).collect::<Vec<_>>()
                 })
@@ -850,7 +895,8 @@ fn crash(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
         Line::from(""),
     ];
     if let Some(c) = &app.crash {
-        lines.push(Line::from(elide_plain(c, w.saturating_sub(4))));
+        let c = render_text(app.lang, c);
+        lines.push(Line::from(elide_plain(&c, w.saturating_sub(4))));
         lines.push(Line::from(""));
     }
     match &app.saved {
@@ -909,6 +955,18 @@ mod tests {
             elide("/abs/olute/path/to/some/file.bin", 24),
             "/abs/.../some/file.bin"
         );
+    }
+
+    #[test]
+    fn notes_wrap_on_two_lines_at_most() {
+        assert_eq!(wrap("a b c", 10, 2), vec!["a b c"]);
+        assert_eq!(wrap("aaaa bbbb cccc", 9, 2), vec!["aaaa bbbb", "cccc"]);
+        assert_eq!(
+            wrap("aaaa bbbb cccc dddd eeee", 9, 2),
+            vec!["aaaa bbbb", "cccc d..."]
+        );
+        assert_eq!(wrap(&"x".repeat(20), 9, 2), vec!["xxxxxx..."]);
+        assert!(wrap("", 9, 2) == vec![""]);
     }
 
     #[test]

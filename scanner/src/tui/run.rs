@@ -175,6 +175,7 @@ pub fn run_child(cfg: ChildConfig, out: File, reply: File) -> i32 {
     }
     let (cols, rows) = console::ensure_size(&tty).unwrap_or(console::DEFAULT_SIZE);
     let _ = crossterm::terminal::enable_raw_mode();
+    let _ = console::clear_screen(&mut std::io::stdout());
     let backend = CrosstermBackend::new(std::io::stdout());
     let mut term = match Terminal::with_options(
         backend,
