@@ -408,6 +408,9 @@ fn progress_with_a_long_path() {
             "Windows/Temp/eicar.txt",
             "EICAR_Test_File",
         ))));
+        let mut ads = finding("Users/Public/readme.txt", "Hidden_Stream_Payload");
+        ads.stream = Some("hidden".into());
+        a.handle(Event::Record(Record::Finding(ads)));
         a.handle(Event::Progress(Progress {
             disk: "/dev/nvme0n1".into(),
             volume: Some(3),
@@ -424,6 +427,7 @@ fn progress_with_a_long_path() {
         assert!(t.contains("Users/"), "path start kept: {t}");
         assert!(t.contains("12345"), "{t}");
         assert!(t.contains("EICAR_Test_File"), "{t}");
+        assert!(t.contains("Users/Public/readme.txt:hidden"), "{t}");
         a.handle(Event::Key(Key::Esc));
         let t = text(&check("progress-cancel", &a));
         assert!(
