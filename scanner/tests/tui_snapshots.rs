@@ -43,18 +43,15 @@ fn text(b: &Buffer) -> String {
     out.replace(env!("CARGO_PKG_VERSION"), "X.Y.Z")
 }
 
-fn check(name: &str, app: &App) -> Buffer {
-    let buf = draw(app);
-    let got = text(&buf);
-    let lang = match app.lang {
-        Lang::Fr => "fr",
-        Lang::En => "en",
-    };
+/// Compares `got` with `tests/snapshots/<name>.<lang>.txt` (rewritten first when
+/// `VIGIE_UPDATE_SNAPSHOTS` is set).
+fn compare_snapshot(name: &str, lang: Lang, got: &str) {
+    let lang = lang.code();
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
         .join(format!("{name}.{lang}.txt"));
     if std::env::var_os("VIGIE_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &got).unwrap();
+        std::fs::write(&path, got).unwrap();
     }
     let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
@@ -63,6 +60,13 @@ fn check(name: &str, app: &App) -> Buffer {
         )
     });
     assert_eq!(got, want, "{name}.{lang} differs from its snapshot:\n{got}");
+}
+
+fn check(name: &str, app: &App) -> Buffer {
+    let buf = draw(app);
+    let got = text(&buf);
+    compare_snapshot(name, app.lang, &got);
+    let lang = app.lang.code();
     // Console glyphs only: no rounded corners, braille, eighth blocks or U+2026.
     for c in got.chars() {
         assert!(
@@ -404,6 +408,9 @@ fn progress_with_a_long_path() {
             "Windows/Temp/eicar.txt",
             "EICAR_Test_File",
         ))));
+        let mut ads = finding("Users/Public/readme.txt", "Hidden_Stream_Payload");
+        ads.stream = Some("hidden".into());
+        a.handle(Event::Record(Record::Finding(ads)));
         a.handle(Event::Progress(Progress {
             disk: "/dev/nvme0n1".into(),
             volume: Some(3),
@@ -420,6 +427,7 @@ fn progress_with_a_long_path() {
         assert!(t.contains("Users/"), "path start kept: {t}");
         assert!(t.contains("12345"), "{t}");
         assert!(t.contains("EICAR_Test_File"), "{t}");
+        assert!(t.contains("Users/Public/readme.txt:hidden"), "{t}");
         a.handle(Event::Key(Key::Esc));
         let t = text(&check("progress-cancel", &a));
         assert!(
@@ -585,21 +593,7 @@ fn every_note_is_shown_in_the_screen_language() {
                 entry.code
             );
         }
-        let lang = match l {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        };
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/snapshots")
-            .join(format!("notes.{lang}.txt"));
-        if std::env::var_os("VIGIE_UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(&path, &shown).unwrap();
-        }
-        let want = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(
-            shown, want,
-            "notes.{lang} differs from its snapshot:\n{shown}"
-        );
+        compare_snapshot("notes", l, &shown);
     }
 }
 

@@ -427,7 +427,7 @@ pub fn human_report(host: &HostRecord, lines: &[String]) -> String {
             v.disk,
             v.volume,
             v.fs.as_str(),
-            v.status.as_str(),
+            crate::text::status_words(v.status),
             v.files,
             v.scanned,
             v.label
@@ -758,6 +758,24 @@ mod tests {
         assert_eq!(dashed("abcdefghijklmnop", 5), "abcde");
         assert!(dashed("???", 5).is_empty());
         assert!(dashed(&"x ".repeat(100), 60).len() <= 60);
+    }
+
+    #[test]
+    fn the_report_says_file_colon_stream_and_notes_in_both_languages() {
+        let lines = vec![
+            r#"{"type":"volume","disk":"/dev/sda","volume":2,"fs":"ntfs","offset":0,"size":1,"label":null,"status":"partial","files":3,"scanned":3,"skipped":{},"errors":0,"notes":["volume is marked dirty (not cleanly unmounted): recent changes may be missing"],"bytes":1}"#.to_string(),
+            r#"{"type":"finding","disk":"/dev/sda","volume":2,"path":"/Users/Public/readme.txt","stream":"hidden","kind":"yara","rule":"R","namespace":"n","sha256":"00","size":1,"mode":"full"}"#.to_string(),
+        ];
+        let r = human_report(&HostRecord::default(), &lines);
+        assert!(
+            r.contains("R : /Users/Public/readme.txt:hidden (volume 2)"),
+            "{r}"
+        );
+        assert!(r.contains("#2 ntfs partiel/partial"), "{r}");
+        assert!(
+            r.contains("      volume marqué comme non démonté proprement : des modifications récentes peuvent manquer\r\n      volume is marked dirty"),
+            "{r}"
+        );
     }
 
     #[test]

@@ -1087,7 +1087,11 @@ fn crash_screen(b: &Boot, why: &str, saved: Result<String, String>) {
     };
     let _ = console::raw_mode(&tty);
     let (cols, rows) = console::ensure_size(&tty).unwrap_or(console::DEFAULT_SIZE);
-    if let Ok(out) = tty.try_clone() {
+    // Said before drawing, then silence: no boot message may land on the crash screen.
+    say("  crash screen shown: press Enter to power off");
+    quiet_console(true);
+    if let Ok(mut out) = tty.try_clone() {
+        let _ = console::clear_screen(&mut out);
         let backend = ratatui::backend::CrosstermBackend::new(out);
         if let Ok(mut term) = ratatui::Terminal::with_options(
             backend,
@@ -1099,9 +1103,6 @@ fn crash_screen(b: &Boot, why: &str, saved: Result<String, String>) {
             let _ = term.draw(|f| crate::tui::render(&app, f));
         }
     }
-    say("  crash screen shown: press Enter to power off");
-    // Nothing else may write on the screen while the operator reads it.
-    quiet_console(true);
     let mut byte = [0u8; 1];
     let mut tty = tty;
     for _ in 0..100_000 {

@@ -12,7 +12,7 @@ pub use lang::Lang;
 
 use std::borrow::Cow;
 
-use crate::record::{FindingRecord, FsKind};
+use crate::record::{FindingRecord, FsKind, VolumeStatus};
 
 /// Where a finding is, for a person: `path`, `path:stream` for an NTFS alternate data
 /// stream.
@@ -52,6 +52,17 @@ pub fn skip_reason(lang: Lang, key: &str) -> Cow<'static, str> {
         Lang::Fr => fr,
         Lang::En => en,
     })
+}
+
+/// A volume status for the bilingual report: `analysé/scanned`, `partiel/partial`, ...
+pub fn status_words(s: VolumeStatus) -> &'static str {
+    match s {
+        VolumeStatus::Scanned => "analysé/scanned",
+        VolumeStatus::Partial => "partiel/partial",
+        VolumeStatus::Encrypted => "chiffré/encrypted",
+        VolumeStatus::Unsupported => "non pris en charge/unsupported",
+        VolumeStatus::Error => "erreur/error",
+    }
 }
 
 /// Where the rules came from, for a person: `embedded default(s)` in words; a path or a

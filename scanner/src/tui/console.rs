@@ -164,6 +164,35 @@ mod tests {
     }
 
     #[test]
+    fn a_serial_terminal_is_asked_for_its_size() {
+        use std::io::{Read, Write};
+        // A pty reports 0x0 like a serial line; the "terminal" on the master side answers.
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let (mut master, slave) = (File::from(pty.master), File::from(pty.slave));
+        let term = std::thread::spawn(move || {
+            let (mut q, mut b) = (Vec::new(), [0u8; 64]);
+            while !q.windows(4).any(|w| w == b"\x1b[6n") {
+                match master.read(&mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => q.extend_from_slice(&b[..n]),
+                }
+            }
+            master.write_all(b"\x1b[50;132R").unwrap();
+            master
+        });
+        assert_eq!(ensure_size(&slave).unwrap(), (132, 50));
+        let _master = term.join().unwrap();
+        // The size is now set on the tty: not asked again.
+        assert_eq!(ensure_size(&slave).unwrap(), (132, 50));
+        // Nobody answers: 80x25 after the timeout.
+        let quiet = nix::pty::openpty(None, None).unwrap();
+        let _keep = File::from(quiet.master);
+        let slave = File::from(quiet.slave);
+        assert_eq!(ask_size(&slave), None);
+        assert_eq!(ensure_size(&slave).unwrap(), DEFAULT_SIZE);
+    }
+
+    #[test]
     fn terminal_size_answers() {
         assert_eq!(parse_position(b"\x1b[50;200R"), Some((200, 50)));
         assert_eq!(parse_position(b"junk\x1b[25;80R"), Some((80, 25)));
