@@ -25,7 +25,7 @@ if [[ -f $stamp && $(cat "$stamp") == "$want" && -f $out/exfat.img && -f $out/ex
   -f $out/exfat.manifest.tsv && -f $out/exfat-64k.manifest.tsv ]]; then
   exit 0
 fi
-for t in mkfs.exfat fsck.exfat mount.exfat-fuse losetup python3 perl; do
+for t in mkfs.exfat fsck.exfat mount.exfat-fuse losetup blockdev python3 perl; do
   command -v "$t" >/dev/null || { echo "exfat.sh: $t missing (scripts/install-deps)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "exfat.sh: needs root (loop device + FUSE mount of a test image)" >&2; exit 1; }
@@ -45,7 +45,13 @@ prng() { # prng SEED BYTES
   perl -e 'my ($n, $s) = @ARGV; srand($s); my $o = ""; $o .= chr(int(rand(256))) for 1 .. $n; print $o' "$2" "$1"
 }
 
-mount_rw() { loop=$(losetup -f --show "$1"); mount.exfat-fuse "$loop" "$mnt" >/dev/null; }
+# A loop device keeps the read-only flag of its previous (read-only) use: clear it for a
+# writable attach of the test image.
+mount_rw() {
+  loop=$(losetup -f --show "$1")
+  [ "$(blockdev --getro "$loop")" = 0 ] || blockdev --setrw "$loop"
+  mount.exfat-fuse "$loop" "$mnt" >/dev/null
+}
 mount_ro() { loop=$(losetup -r -f --show "$1"); mount.exfat-fuse -o ro "$loop" "$mnt" >/dev/null; }
 unmount() { umount "$mnt"; losetup -d "$loop"; loop=""; }
 
