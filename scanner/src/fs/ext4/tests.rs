@@ -457,6 +457,7 @@ fn oracle_journal_is_replayed_in_memory() {
         dev,
         info: VolumeInfo::default(),
         aliases: Vec::new(),
+        seeks: SeekFigure::default(),
     };
     assert_eq!(root_names(&on_disk), vec!["lost+found".to_string()]);
     assert_eq!(sha256_file(&img), before);
@@ -576,6 +577,30 @@ fn files_of_a_directory_are_read_in_disk_order() {
         .map(|e| String::from_utf8_lossy(&e.name).into_owned())
         .collect();
     assert_ne!(listed, order, "the htree order differs from the disk order");
+    let seeks = w.seek_figure();
+    assert!(seeks.disk_order < seeks.entry_order, "{seeks:?}");
+}
+
+/// `scripts/bench --small-files` prints the seek figure of its ext4 images through this:
+/// `VIGIE_SEEK_IMAGE=IMG cargo test -p scanner --lib seek_figure -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark helper: needs VIGIE_SEEK_IMAGE"]
+fn seek_figure_of_an_image() {
+    let img = PathBuf::from(std::env::var_os("VIGIE_SEEK_IMAGE").expect("VIGIE_SEEK_IMAGE"));
+    let mut w = open_path(&img).unwrap();
+    let mut files = 0u64;
+    w.walk(&mut |_: &FileMeta, _: Content<'_>| {
+        files += 1;
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let s = w.seek_figure();
+    println!(
+        "seek figure {}: {files} files, backward jumps: entry order {}, disk order {}",
+        img.display(),
+        s.entry_order,
+        s.disk_order
+    );
 }
 
 fn damage_rounds(name: &str, rounds: u64, seed: u64, metadata_end: u64) -> (u64, u64, u64) {
