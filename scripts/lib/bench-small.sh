@@ -73,6 +73,8 @@ image() {
 		fi
 		;;
 	fat32)
+		# At least 65,525 clusters, or mtools takes the FAT32 for a FAT16 (512 MiB: 131,072).
+		sparse_file "$WORK/img" $((512 * 1024 * 1024))
 		mkfs.fat -F 32 -s 8 -n BENCH -i 5eed0002 "$WORK/img" >/dev/null
 		fat_fill "$WORK/img" "$src"
 		;;
