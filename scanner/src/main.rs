@@ -8,6 +8,13 @@ use vigie::cli::{Cli, Command, HumanSink, JsonLinesSink};
 use vigie::scan::Engine;
 use vigie::sink::Sink;
 
+/// The static musl build (the binary on the stick) uses mimalloc: musl's own allocator made
+/// every scan 1.4 to 2.7 times slower than the glibc build (many small allocations per file,
+/// from two threads). The glibc build keeps glibc's allocator.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // On the stick, the kernel runs us as PID 1 (/init): the boot flow never returns.
     if std::process::id() == 1 || std::env::args().nth(1).as_deref() == Some("init") {

@@ -38,6 +38,9 @@ const TAG_LAST: u32 = 8;
 
 /// Most runs of the journal inode followed (a real journal has a handful).
 const MAX_JOURNAL_RUNS: usize = 65_536;
+/// Most logged blocks and revoke records kept (a 1 GiB journal of 4 KiB blocks logs at most
+/// 262,144 blocks; hostile revoke blocks could list far more records than that).
+const MAX_RECORDS: usize = 1 << 22;
 
 fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
@@ -189,6 +192,8 @@ pub fn replay(sb: &Superblock, dev: &Device) -> Result<Replay, String> {
     let mut pending: Vec<Tag> = Vec::new();
     let mut pending_revokes: Vec<u64> = Vec::new();
     let mut bad_tags = 0u64;
+    let mut records = 0usize;
+    let mut truncated = false;
     let mut pos = start;
     let mut walked = 0u64;
     let log_len = last - first;
@@ -240,6 +245,11 @@ pub fn replay(sb: &Superblock, dev: &Device) -> Result<Replay, String> {
                             s & 0xFFFF == tag_sum
                         }
                     };
+                    records += 1;
+                    if records > MAX_RECORDS {
+                        truncated = true;
+                        break 'log;
+                    }
                     if sum_ok {
                         pending.push((fs_block, off, flags & TAG_ESCAPE != 0));
                     } else {
@@ -270,6 +280,11 @@ pub fn replay(sb: &Superblock, dev: &Device) -> Result<Replay, String> {
                     } else {
                         u64::from(be32(&block, at))
                     };
+                    records += 1;
+                    if records > MAX_RECORDS {
+                        truncated = true;
+                        break 'log;
+                    }
                     pending_revokes.push(b);
                     at += size;
                 }
@@ -308,6 +323,12 @@ pub fn replay(sb: &Superblock, dev: &Device) -> Result<Replay, String> {
         }
     }
     out.transactions = committed.len() as u64;
+    if truncated {
+        out.notes.push(format!(
+            "journal holds more than {MAX_RECORDS} records: the rest was not replayed"
+        ));
+        out.degraded = true;
+    }
     if bad_tags > 0 {
         out.notes.push(format!(
             "{bad_tags} journal blocks with a bad checksum not replayed"
