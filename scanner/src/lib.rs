@@ -9,11 +9,20 @@
 //! - [`record`] and [`sink`]: the JSON Lines contract and where records go.
 
 pub mod bundle;
+#[cfg(feature = "engine")]
 pub mod cli;
 pub mod disk;
 pub mod fs;
 pub mod hostinfo;
+#[cfg(feature = "engine")]
 pub mod init;
+/// Without the rule engine (the fuzz build, `fuzz/`): only the log partition's FAT reader and
+/// writer, from the same files.
+#[cfg(not(feature = "engine"))]
+pub mod init {
+    pub mod fatlog;
+    pub mod logpart;
+}
 pub mod io;
 pub mod privacy;
 pub mod record;
@@ -21,6 +30,7 @@ pub mod report;
 pub mod scan;
 pub mod sink;
 pub mod sys;
+#[cfg(feature = "engine")]
 pub mod tui;
 
 #[cfg(test)]
