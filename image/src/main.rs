@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! vigie-image --inputs .cache/inputs/root --kernel-version V --initramfs build/initramfs.img \
-//!     --stick-id ID -o build/vigie.img
+//!     --stick-id ID --notices build/notices -o build/vigie.img
 //! ```
 
 use anyhow::{bail, ensure, Context, Result};
@@ -55,10 +55,11 @@ const LAYOUT: &[PartSpec] = &[
     },
 ];
 
-/// Files of the boot partition: (path on the partition, source).
-fn boot_files(o: &Options) -> Vec<(String, Source)> {
+/// Files of the boot partition: (path on the partition, source). The licences and notices of
+/// everything on it (`--notices`, see `scripts/build-image`) go under `LICENSES/`.
+fn boot_files(o: &Options) -> Result<Vec<(String, Source)>> {
     let r = &o.inputs;
-    vec![
+    let mut files = vec![
         (
             "vmlinuz".into(),
             Source::File(r.join(format!("boot/vmlinuz-{}", o.kernel_version))),
@@ -89,7 +90,40 @@ fn boot_files(o: &Options) -> Vec<(String, Source)> {
             "EFI/BOOT/grub.cfg".into(),
             Source::Text(grub_cfg(&o.default_entry)),
         ),
-    ]
+    ];
+    let notices = notice_files(&o.notices)?;
+    ensure!(
+        !notices.is_empty(),
+        "no licence or notice files in {}",
+        o.notices.display()
+    );
+    for (rel, path) in notices {
+        files.push((format!("LICENSES/{rel}"), Source::File(path)));
+    }
+    Ok(files)
+}
+
+/// Every regular file under `dir` (one level of folders), as (relative path, path), sorted.
+fn notice_files(dir: &std::path::Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("notices {}", dir.display()))?;
+    for e in entries {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type()?.is_dir() {
+            for f in std::fs::read_dir(e.path())? {
+                let f = f?;
+                if f.file_type()?.is_file() {
+                    let sub = f.file_name().to_string_lossy().into_owned();
+                    out.push((format!("{name}/{sub}"), f.path()));
+                }
+            }
+        } else if e.file_type()?.is_file() {
+            out.push((name, e.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// The boot menu, declared as data: (name, menu label, kernel command line). The default is
@@ -159,6 +193,8 @@ struct Options {
     output: PathBuf,
     /// Name of the default boot entry (see [`ENTRIES`]).
     default_entry: String,
+    /// Folder of licence and notice files, copied to `LICENSES/` on the boot partition.
+    notices: PathBuf,
 }
 
 /// A window of the image file, so `fatfs` sees one partition.
@@ -329,7 +365,7 @@ fn run(cmd: &mut Command) -> Result<()> {
 
 fn build(o: &Options) -> Result<()> {
     // Check every input before any work.
-    let files = boot_files(o);
+    let files = boot_files(o)?;
     let mut loaded = Vec::new();
     for (dst, src) in &files {
         let data = match src {
@@ -467,6 +503,7 @@ fn main() -> Result<()> {
             "--stick-id" => o.stick_id = val()?,
             "-o" | "--output" => o.output = val()?.into(),
             "--default-entry" => o.default_entry = val()?,
+            "--notices" => o.notices = val()?.into(),
             other => bail!("unknown argument {other}"),
         }
     }
@@ -479,6 +516,10 @@ fn main() -> Result<()> {
         "--stick-id (1..64 chars) is required"
     );
     ensure!(!o.output.as_os_str().is_empty(), "-o is required");
+    ensure!(
+        !o.notices.as_os_str().is_empty(),
+        "--notices DIR is required (the licences shipped on the stick)"
+    );
     ensure!(
         ENTRIES.iter().any(|(n, _, _)| *n == o.default_entry),
         "--default-entry must be one of: {}",
@@ -509,6 +550,30 @@ mod tests {
                 "{n}"
             );
         }
+    }
+
+    #[test]
+    fn notices_go_under_licenses_and_an_empty_folder_is_refused() {
+        let dir = std::env::temp_dir().join(format!("vigie-notices-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("debian")).unwrap();
+        let mut o = Options {
+            default_entry: "ui".into(),
+            notices: dir.clone(),
+            ..Options::default()
+        };
+        assert!(boot_files(&o).is_err(), "a stick without its licences");
+        std::fs::write(dir.join("VIGIE.TXT"), "GPL-3.0-or-later").unwrap();
+        std::fs::write(dir.join("debian/shim-signed.txt"), "copyright").unwrap();
+        let paths: Vec<String> = boot_files(&o).unwrap().into_iter().map(|f| f.0).collect();
+        assert!(
+            paths.contains(&"LICENSES/VIGIE.TXT".to_string()),
+            "{paths:?}"
+        );
+        assert!(paths.contains(&"LICENSES/debian/shim-signed.txt".to_string()));
+        o.notices = dir.join("missing");
+        assert!(boot_files(&o).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -10,11 +10,20 @@
 //! - [`text`]: the sentences people read, per language (notes rendered from their codes).
 
 pub mod bundle;
+#[cfg(feature = "engine")]
 pub mod cli;
 pub mod disk;
 pub mod fs;
 pub mod hostinfo;
+#[cfg(feature = "engine")]
 pub mod init;
+/// Without the rule engine (the fuzz build, `fuzz/`): only the log partition's FAT reader and
+/// writer, from the same files.
+#[cfg(not(feature = "engine"))]
+pub mod init {
+    pub mod fatlog;
+    pub mod logpart;
+}
 pub mod io;
 pub mod privacy;
 pub mod record;
@@ -23,6 +32,7 @@ pub mod scan;
 pub mod sink;
 pub mod sys;
 pub mod text;
+#[cfg(feature = "engine")]
 pub mod tui;
 
 #[cfg(test)]

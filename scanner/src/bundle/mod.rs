@@ -20,7 +20,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::scan::iocs::HashIocs;
+#[cfg(feature = "engine")]
 use crate::scan::rules::{hex, RuleSet};
+
+/// Lowercase hex, for the fuzz build where `scan::rules` (yara-x) is left out.
+#[cfg(not(feature = "engine"))]
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// First bytes of a bundle.
 pub const MAGIC: &[u8; 8] = b"VIGIEBN1";
@@ -130,6 +137,7 @@ pub enum BundleError {
         reason: String,
     },
     /// Sources do not compile.
+    #[cfg(feature = "engine")]
     #[error(transparent)]
     Rules(#[from] crate::scan::rules::RulesError),
     /// An IOC list is malformed.
@@ -212,6 +220,7 @@ pub fn key_id(key: &VerifyingKey) -> String {
     hex(&Sha256::digest(key.as_bytes())[..8])
 }
 
+#[cfg(feature = "engine")]
 fn archive(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, data) in entries {
@@ -328,6 +337,7 @@ pub struct PackOptions {
 }
 
 /// Compiles `sources`, and builds and signs a bundle. Returns the bytes and the manifest.
+#[cfg(feature = "engine")]
 pub fn pack(
     sources: &Sources,
     key: &SigningKey,
@@ -574,6 +584,7 @@ impl Bundle {
 
     /// The rule set: the compiled rules, or (if this yara-x cannot load them) the sources
     /// compiled here. The second value says whether the fallback was used.
+    #[cfg(feature = "engine")]
     pub fn rule_set(&self, origin: &str) -> Result<(RuleSet, bool), BundleError> {
         let info = crate::scan::rules::BundleInfo {
             version: self.manifest.version.clone(),

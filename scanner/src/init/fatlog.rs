@@ -24,6 +24,24 @@
 //! and check exactly that. Appends that fit in the last cluster's slack skip step 2 and are
 //! atomic. The FSInfo free count is set to "unknown" once (allowed by the specification and
 //! accepted by fsck.fat) so that it never has to be kept in step.
+//!
+//! Why no ordering closes the window (issue 16, read from dosfstools' `check.c`/`fat.c`):
+//! `fsck.fat -n` is clean only if the FAT copies are identical, every allocated cluster is
+//! owned by a directory entry's chain (an unowned entry marked bad is tolerated, any other
+//! non-zero one is "reclaimed"), no chain reaches a free or bad cluster, and each file's chain
+//! has exactly `ceil(size / cluster)` clusters (folders may be any length; every slot of a
+//! folder's clusters is parsed, so they must hold free slots or real entries). A sector write
+//! changes either the FAT or a directory, never both. A FAT-only change cannot give a chain
+//! to a new entry (its first cluster is in the entry), and a directory-only change can only
+//! point entries at chains that already exist and are owned. So the number of chains on the
+//! volume cannot grow through writes that each leave a clean volume: a save that creates
+//! files needs chains made at image build time. The design that reaches zero (not built yet):
+//! the image builder (and the desk tool) leave hidden token folders in the folders a save
+//! writes to; a save grows a token FAT-only (a folder's length is free), turns it into a file
+//! of that chain's length (one directory sector), writes the data into it (a file's content
+//! is never parsed), then commits with one directory sector that names it (and, for the index,
+//! swaps it with the old file, which becomes the next token). With one FAT copy (`fats = 1`,
+//! needs a check of Windows' acceptance) today's window would shrink to the orphan state.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -98,6 +116,8 @@ const ATTR_ARCHIVE: u8 = 0x20;
 const ATTR_LFN: u8 = 0x0F;
 /// A log partition larger than this many clusters is refused (FAT kept in memory).
 const MAX_CLUSTERS: u32 = 16 << 20;
+/// Largest folder: 65,536 entries of 32 bytes (the FAT specification's limit).
+const MAX_DIR_BYTES: u64 = 65_536 * 32;
 
 /// A directory entry as read.
 #[derive(Debug, Clone)]
@@ -335,7 +355,8 @@ impl<S: Store> Vol<S> {
         if u64::from(e.size) > chain.len() as u64 * self.cluster {
             return Err(FatError::Corrupt(format!("{}: chain too short", e.name)));
         }
-        let mut out = Vec::with_capacity(e.size as usize);
+        // Grown as clusters are read, never preallocated by a size read from the stick.
+        let mut out = Vec::with_capacity((e.size as usize).min(1 << 20));
         for c in chain {
             if out.len() >= e.size as usize {
                 break;
@@ -354,6 +375,13 @@ impl<S: Store> Vol<S> {
     /// Raw directory slots: (position, 32 bytes) for each slot of the folder's chain.
     fn slots(&mut self, dir: u32) -> R<Vec<(u64, [u8; 32])>> {
         let chain = self.chain(dir)?;
+        // The FAT specification caps a folder at 65,536 entries (2 MiB): a longer chain is a
+        // crafted stick, and reading it whole would exhaust PID 1's memory.
+        if chain.len() as u64 * self.cluster > MAX_DIR_BYTES {
+            return Err(FatError::Corrupt(format!(
+                "folder at cluster {dir} over 2 MiB"
+            )));
+        }
         let mut out = Vec::new();
         for c in chain {
             let mut buf = vec![0u8; self.cluster as usize];

@@ -4,9 +4,13 @@
 //! pushes records into a [`crate::sink::Sink`]. Every file ends in exactly one outcome
 //! (scanned, skipped with a reason, or error) and the records add up.
 
+#[cfg(feature = "engine")]
 mod engine;
 pub mod iocs;
+#[cfg(feature = "engine")]
 pub mod rules;
+#[cfg(feature = "engine")]
 mod worker;
 
+#[cfg(feature = "engine")]
 pub use engine::{Engine, EngineError, ScanOptions, Target};
