@@ -999,11 +999,11 @@ fn hostile_mutations_of_orphan_records_never_escape() {
     let (opened, visits, errors) = mutate_and_walk(
         &img,
         pos.saturating_sub(8 * 1024)..pos + 8 * 1024,
-        100,
+        200,
         0x94D0_49BB_1331_11EB,
     );
     eprintln!(
-        "orphans: 100 mutated images, {opened} opened, {visits} visits, {errors} errors, {:?}",
+        "orphans: 200 mutated images, {opened} opened, {visits} visits, {errors} errors, {:?}",
         start.elapsed()
     );
     assert!(opened > 0);
@@ -1264,4 +1264,25 @@ fn hostile_wof_chunk_tables_never_escape() {
     }
     std::panic::set_hook(prev);
     assert!(ok >= 500, "{ok}");
+}
+
+/// The large system-volume image (`scripts/testimg/ntfs-sysvol.sh`, slow to build: not in
+/// CI). Run with `VIGIE_SYSVOL=path cargo test -p scanner --lib sysvol -- --ignored`.
+#[test]
+#[ignore = "needs the image built by scripts/testimg/ntfs-sysvol.sh (minutes)"]
+fn sysvol_image_matches_ntfs3g() {
+    let img = PathBuf::from(std::env::var("VIGIE_SYSVOL").expect("VIGIE_SYSVOL"));
+    let before = sha256_file(&img);
+    let start = std::time::Instant::now();
+    let (info, got) = walk_all(file_dev(&img));
+    let took = start.elapsed();
+    assert_eq!(sha256_file(&img), before);
+    assert!(!info.degraded, "{info:?}");
+    assert!(!got.values().any(|g| matches!(g, Got::Error(_))));
+    assert_matches_ntfs3g(&img, &got);
+    eprintln!(
+        "sysvol: {} files+streams equal to ntfs-3g, walked and hashed in {took:?}; notes {:?}",
+        got.len(),
+        info.notes
+    );
 }
