@@ -5,7 +5,9 @@
 //! marked `BLKROSET` before the first read), [`Slice`] narrows a device to a partition,
 //! [`BlockCache`] keeps recently read blocks (the filesystem crates re-read the same metadata
 //! over and over and do no caching of their own), and [`ReadSeekAdapter`] gives the crates the
-//! `Read + Seek` (and, for fatfs, a `Write` that refuses everything) they ask for.
+//! `Read + Seek` (and, for fatfs, a `Write` that refuses everything) they ask for. [`Overlay`]
+//! shows a crate a remapped view of a device (some ranges served from elsewhere), still
+//! read-only.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -351,6 +353,129 @@ impl Write for ReadSeekAdapter {
     }
 }
 
+/// Where the bytes of one [`Overlay`] range come from.
+#[derive(Clone)]
+pub enum OverlaySource {
+    /// Bytes held in memory (the range is exactly as long).
+    Bytes(Arc<[u8]>),
+    /// The same length of another device, from `offset`.
+    Device {
+        /// The device read.
+        dev: Device,
+        /// Where on it the range starts.
+        offset: u64,
+    },
+    /// Zeros (a hole).
+    Zeros,
+}
+
+/// A read-only view of a device in which some byte ranges are served from elsewhere, and which
+/// may extend past the device's end.
+///
+/// Readers use it to show a crate the bytes it can handle where the disk holds something it
+/// cannot (for example NTFS's `$MFT`, scattered over hundreds of fragments, seen as one
+/// contiguous run past the end of the volume). Nothing is ever written: the ranges are only
+/// read.
+#[derive(Clone)]
+pub struct Overlay {
+    base: Device,
+    size: u64,
+    /// Sorted by start, non-overlapping: (start, len, source).
+    ranges: Vec<(u64, u64, OverlaySource)>,
+}
+
+impl Overlay {
+    /// A view of `base`, `size` bytes long, with no range replaced yet. Bytes past `base`'s
+    /// end and outside every range read as zeros.
+    pub fn new(base: Device, size: u64) -> Self {
+        Self {
+            base,
+            size,
+            ranges: Vec::new(),
+        }
+    }
+
+    /// Serves `[start, start + len)` from `source`. Ranges must be added in increasing order,
+    /// without overlap, inside the view.
+    pub fn push(&mut self, start: u64, len: u64, source: OverlaySource) -> io::Result<()> {
+        let bad = |m: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, m.to_string()));
+        let Some(end) = start.checked_add(len) else {
+            return bad("overlay range overflows");
+        };
+        if end > self.size {
+            return bad("overlay range past the end of the view");
+        }
+        if let OverlaySource::Bytes(b) = &source {
+            if b.len() as u64 != len {
+                return bad("overlay bytes and range differ in length");
+            }
+        }
+        if let Some((s, l, _)) = self.ranges.last() {
+            if s + l > start {
+                return bad("overlay ranges out of order or overlapping");
+            }
+        }
+        if len > 0 {
+            self.ranges.push((start, len, source));
+        }
+        Ok(())
+    }
+}
+
+impl ReadAt for Overlay {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        if offset >= self.size {
+            return Ok(0);
+        }
+        let want = usize::try_from((self.size - offset).min(buf.len() as u64)).unwrap_or(buf.len());
+        let mut done = 0usize;
+        while done < want {
+            let pos = offset + done as u64;
+            let rest = (want - done) as u64;
+            // The first range that ends past `pos`.
+            let i = self.ranges.partition_point(|(s, l, _)| s + l <= pos);
+            let n = match self.ranges.get(i) {
+                Some((s, l, src)) if *s <= pos => {
+                    let within = pos - s;
+                    let n = usize::try_from((l - within).min(rest)).unwrap_or(0);
+                    let dst = &mut buf[done..done + n];
+                    match src {
+                        OverlaySource::Bytes(b) => {
+                            let at = usize::try_from(within).unwrap_or(usize::MAX);
+                            dst.copy_from_slice(&b[at..at + n]);
+                        }
+                        OverlaySource::Device { dev, offset } => {
+                            let from = offset.checked_add(within).ok_or_else(|| {
+                                io::Error::new(io::ErrorKind::InvalidData, "overlay overflows")
+                            })?;
+                            dev.read_exact_at(from, dst)?;
+                        }
+                        OverlaySource::Zeros => dst.fill(0),
+                    }
+                    n
+                }
+                next => {
+                    // Identity up to the next range (or the end).
+                    let stop = next.map_or(u64::MAX, |(s, _, _)| *s);
+                    let n = usize::try_from((stop - pos).min(rest)).unwrap_or(0);
+                    let dst = &mut buf[done..done + n];
+                    let got = self.base.read_at(pos, dst)?;
+                    dst[got..].fill(0);
+                    n
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        Ok(done)
+    }
+    fn size(&self) -> u64 {
+        self.size
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,5 +546,42 @@ mod tests {
         assert_eq!(d.size(), 4096);
         // The descriptor itself cannot write: O_RDONLY.
         assert!((&d.file).write(b"x").is_err());
+    }
+
+    #[test]
+    fn overlay_serves_ranges_and_identity_elsewhere() {
+        let base: Device = Arc::new(MemDevice::new(pattern(1000)));
+        let mut o = Overlay::new(base.clone(), 1500);
+        o.push(10, 4, OverlaySource::Bytes(Arc::from(&b"abcd"[..])))
+            .unwrap();
+        o.push(
+            1100,
+            100,
+            OverlaySource::Device {
+                dev: base.clone(),
+                offset: 500,
+            },
+        )
+        .unwrap();
+        o.push(1200, 50, OverlaySource::Zeros).unwrap();
+        assert!(o.push(1210, 5, OverlaySource::Zeros).is_err());
+        assert!(o.push(1490, 20, OverlaySource::Zeros).is_err());
+        assert!(o
+            .push(1300, 3, OverlaySource::Bytes(Arc::from(&b"ab"[..])))
+            .is_err());
+        let mut buf = vec![0u8; 1500];
+        assert_eq!(o.read_at(0, &mut buf).unwrap(), 1500);
+        let p = pattern(1000);
+        assert_eq!(&buf[..10], &p[..10]);
+        assert_eq!(&buf[10..14], b"abcd");
+        assert_eq!(&buf[14..1000], &p[14..]);
+        assert!(buf[1000..1100].iter().all(|&b| b == 0));
+        assert_eq!(&buf[1100..1200], &p[500..600]);
+        assert!(buf[1200..].iter().all(|&b| b == 0));
+        let mut small = [0u8; 3];
+        assert_eq!(o.read_at(12, &mut small).unwrap(), 3);
+        assert_eq!(&small, &[b'c', b'd', p[14]]);
+        assert_eq!(o.read_at(1499, &mut small).unwrap(), 1);
+        assert_eq!(o.read_at(1500, &mut small).unwrap(), 0);
     }
 }

@@ -6,7 +6,8 @@
 #
 # `mftlist`: a 24 MiB volume with 512-byte clusters whose free space is combed into 1 KiB
 # holes before thousands of small files grow the MFT into them: `$MFT` ends up so fragmented
-# that it needs an attribute list (the ntfs crate's upstream bug #32).
+# that it needs an attribute list (the ntfs crate's upstream bug #32), and the directory `d`'s
+# own index is split over extension records too. The reader must read it whole.
 #
 # mkntfs makes a 64 MiB volume (4 KiB clusters, so LZNT1 compression units are 64 KiB), then an
 # ntfs-3g FUSE mount fills it: plain, big (> 16 MiB), deep, unicode, hard-linked, sparse,

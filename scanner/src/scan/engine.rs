@@ -599,6 +599,10 @@ impl<'e, 's> Run<'e, 's> {
             walker
                 .walk(&mut |meta: &FileMeta, content: Content<'_>| self.visit(slot, meta, content))
         });
+        // Notes learnt during the walk (e.g. NTFS records no directory lists).
+        if let Ok(after) = guard(|| walker.info()) {
+            *info = after;
+        }
         match walked {
             Ok(Ok(WalkEnd::Complete)) => VolumeStatus::Scanned,
             Ok(Ok(WalkEnd::Cancelled)) => VolumeStatus::Partial,

@@ -6,21 +6,29 @@
 //! and the bytes past `initialized_size` read as zeros and LZNT1-compressed units are
 //! decompressed (see [`super::lznt1`]); it skips the root's self-reference, DOS 8.3 duplicate
 //! names, metadata files, hard-link duplicates and directory cycles; it checks each record's
-//! in-use flag and sequence number; it reports EFS-encrypted and WOF-compressed files as
-//! skipped; it notes dirty and hibernated volumes and an `$MFT` with an attribute list (upstream
-//! bug #32: records past the first `$MFT` extent then fail one by one and are reported as
-//! errors; the crate offers no way around it). It also serves the file records that straddle
-//! two `$MFT` fragments, which the crate reads wrongly (see [`SplitRecords`]). Every crate call
-//! runs under [`guard`] and a read budget, so a corrupt volume costs one error per file or
-//! directory, never the scan.
+//! in-use flag and sequence number; it reports EFS-encrypted files as skipped; it notes dirty
+//! and hibernated volumes. The crate only reaches the `$MFT` extent named in record 0 (upstream
+//! bug #32): [`mft`] builds the whole `$MFT` map, attribute list included, and shows the crate
+//! a view of the volume where `$MFT` is one contiguous run, so every record is reachable (and
+//! records that straddle two fragments read right). After the directory walk, [`orphans`]
+//! sweeps `$MFT` for in-use records that no directory lists. Every crate call runs under
+//! [`guard`] and a read budget, so a corrupt volume costs one error per file or directory,
+//! never the scan.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ntfs::structured_values::{NtfsAttributeList, NtfsFileNamespace, NtfsIndexRoot};
 use ntfs::{Ntfs, NtfsAttribute, NtfsAttributeType, NtfsFile, NtfsFileFlags};
+
+mod index;
+mod mft;
+mod orphans;
+mod record;
+mod wof;
 
 use super::lznt1;
 use super::{
@@ -60,6 +68,8 @@ const MAX_RUNS: usize = 1 << 20;
 const MAX_INDEX_RECORD: u32 = 64 * 1024;
 /// Largest compression unit decoded.
 const MAX_UNIT: u64 = 4 << 20;
+/// WOF files up to this size are decoded whole before they are handed out.
+const WOF_IN_MEMORY: u64 = 64 << 20;
 /// Read buffer handed to the visitor.
 const READ_BUFFER: usize = 1 << 20;
 
@@ -85,28 +95,52 @@ pub struct NtfsWalker {
     cache: Device,
     ntfs: Ntfs,
     info: VolumeInfo,
-    /// File records cut in two by a fragment boundary of `$MFT` (see [`SplitRecords`]).
-    split: Option<Arc<SplitRecords>>,
-}
-
-/// The crate reads a file record as one contiguous span from the position of its first byte.
-/// When clusters are smaller than records (512-byte clusters, 1 KiB records) and `$MFT` is
-/// fragmented, a record may straddle two fragments and the crate reads garbage (it fails the
-/// update-sequence check). [`Budget`] recognises the read of such a record by its position and
-/// length and serves the record's real bytes instead.
-struct SplitRecords {
-    /// `$MFT`'s own data runs.
-    mft: NonResident,
-    /// File record size.
-    record: u64,
-    /// Volume position of a straddling record's first byte -> its offset in `$MFT`.
-    starts: HashMap<u64, u64>,
+    /// The complete `$MFT` map, when it could be built (see [`mft`]).
+    mft: Option<mft::MftMap>,
+    /// The plain (cached) volume, without the `$MFT` overlay.
+    base: Device,
+    /// Records reached by the directory walk, and the paths of the directories it listed.
+    reached: HashSet<u64>,
+    dir_paths: HashMap<u64, String>,
+    /// What the last orphan sweep found, for the volume's notes.
+    sweep_note: Option<String>,
+    /// WOF files that could not be decoded, and LZX-compressed ones (not decoded yet).
+    wof_failed: AtomicUsize,
+    wof_lzx: AtomicUsize,
 }
 
 /// Opens the NTFS volume that `dev` covers exactly.
 pub fn open(dev: Device) -> Result<NtfsWalker, FsError> {
-    let cache: Device = Arc::new(BlockCache::new(dev, CACHE_BYTES));
-    let mut fs = Budget::new(&cache, FILE_READ_BUDGET, None);
+    let base: Device = Arc::new(BlockCache::new(dev, CACHE_BYTES));
+    let mut fs = Budget::new(&base, FILE_READ_BUDGET);
+    // The boot sector first (through the crate), then the $MFT map and its overlay.
+    let (cache, map, map_error) = match guard(|| Ntfs::new(&mut fs)) {
+        Ok(Ok(probe)) => {
+            let built = guard(|| {
+                let pos = probe
+                    .mft_position()
+                    .value()
+                    .ok_or("no $MFT position")?
+                    .get();
+                let map = mft::read_map(
+                    &base,
+                    pos,
+                    u64::from(probe.cluster_size()),
+                    u64::from(probe.file_record_size()),
+                )?;
+                let view = mft::overlay(&base, &map, pos)?;
+                Ok::<_, String>((view, map))
+            });
+            match built {
+                Ok(Ok((view, map))) => (view, Some(map), None),
+                Ok(Err(e)) => (base.clone(), None, Some(e)),
+                Err(p) => (base.clone(), None, Some(format!("reader crashed: {p}"))),
+            }
+        }
+        // Ntfs::new below reports it.
+        _ => (base.clone(), None, None),
+    };
+    let mut fs = Budget::new(&cache, FILE_READ_BUDGET);
     let mut ntfs = match guard(|| Ntfs::new(&mut fs)) {
         Ok(Ok(n)) => n,
         Ok(Err(e)) => {
@@ -142,26 +176,66 @@ pub fn open(dev: Device) -> Result<NtfsWalker, FsError> {
         cache,
         ntfs,
         info: VolumeInfo::default(),
-        split: None,
+        mft: map,
+        base,
+        reached: HashSet::new(),
+        dir_paths: HashMap::new(),
+        sweep_note: None,
+        wof_failed: AtomicUsize::new(0),
+        wof_lzx: AtomicUsize::new(0),
     };
-    walker.split = guard(|| walker.split_records())
-        .ok()
-        .flatten()
-        .map(Arc::new);
-    walker.info = walker.read_volume_info();
+    walker.info = walker.read_volume_info(map_error);
     Ok(walker)
 }
 
 impl Walker for NtfsWalker {
     fn info(&self) -> VolumeInfo {
-        self.info.clone()
+        let mut info = self.info.clone();
+        info.notes.extend(self.sweep_note.iter().cloned());
+        let lzx = self.wof_lzx.load(Ordering::Relaxed);
+        let failed = self.wof_failed.load(Ordering::Relaxed);
+        if lzx > 0 {
+            info.notes.push(format!(
+                "{lzx} CompactOS (WOF) streams use LZX, which is not decoded yet: skipped as wof_compressed"
+            ));
+        }
+        if failed > 0 {
+            info.notes.push(format!(
+                "{failed} CompactOS (WOF) streams did not decode: skipped as wof_compressed"
+            ));
+        }
+        info
     }
 
     fn walk(&mut self, visitor: &mut dyn Visitor) -> Result<WalkEnd, FsError> {
         let mut state = WalkState::default();
-        let mut stack: Vec<(u64, String, usize)> = vec![(ROOT_RECORD, "/".to_string(), 0)];
+        self.reached.clear();
+        self.dir_paths.clear();
         state.visited_dirs.insert(ROOT_RECORD);
+        let stack = vec![(ROOT_RECORD, "/".to_string(), 0)];
+        if let Some(end) = self.walk_from(&mut state, stack, visitor) {
+            return Ok(end);
+        }
+        // Records that no directory lists: hidden files, orphans.
+        match self.sweep_orphans(&mut state, visitor) {
+            Some(end) => Ok(end),
+            None => Ok(WalkEnd::Complete),
+        }
+    }
+}
+
+impl NtfsWalker {
+    /// Walks the directories on `stack` and everything below them. `Some(end)` means stop
+    /// the whole walk there.
+    fn walk_from(
+        &mut self,
+        state: &mut WalkState,
+        mut stack: Vec<(u64, String, usize)>,
+        visitor: &mut dyn Visitor,
+    ) -> Option<WalkEnd> {
         while let Some((record, path, depth)) = stack.pop() {
+            self.reached.insert(record);
+            self.dir_paths.insert(record, path.clone());
             let listing = match guard(|| self.list_directory(record)) {
                 Ok(r) => r,
                 Err(p) => Err(format!("reader crashed: {p}")),
@@ -177,14 +251,14 @@ impl Walker for NtfsWalker {
                         .visit(&meta, Content::Error(format!("directory: {e}")))
                         .is_break()
                     {
-                        return Ok(WalkEnd::Cancelled);
+                        return Some(WalkEnd::Cancelled);
                     }
                     continue;
                 }
             };
             // Named streams of the directory itself (ADS can hang on directories).
             if let ControlFlow::Break(()) = self.visit_facts(listing.own, &path, true, visitor) {
-                return Ok(WalkEnd::Cancelled);
+                return Some(WalkEnd::Cancelled);
             }
             let mut subdirs = Vec::new();
             for child in listing.children {
@@ -198,9 +272,10 @@ impl Walker for NtfsWalker {
                         &meta,
                         Content::Error(format!("more than {MAX_RECORDS} records: walk cut short")),
                     );
-                    return Ok(WalkEnd::Complete);
+                    return Some(WalkEnd::Complete);
                 }
                 state.records += 1;
+                self.reached.insert(child.record);
                 let opened = match guard(|| self.open_child(&child)) {
                     Ok(r) => r,
                     Err(p) => Err(format!("reader crashed: {p}")),
@@ -213,7 +288,7 @@ impl Walker for NtfsWalker {
                             ..FileMeta::default()
                         };
                         if visitor.visit(&meta, Content::Error(e)).is_break() {
-                            return Ok(WalkEnd::Cancelled);
+                            return Some(WalkEnd::Cancelled);
                         }
                         continue;
                     }
@@ -230,7 +305,7 @@ impl Walker for NtfsWalker {
                             };
                             let msg = format!("directory deeper than {MAX_DEPTH} levels");
                             if visitor.visit(&meta, Content::Error(msg)).is_break() {
-                                return Ok(WalkEnd::Cancelled);
+                                return Some(WalkEnd::Cancelled);
                             }
                             continue;
                         }
@@ -244,7 +319,7 @@ impl Walker for NtfsWalker {
                         if let ControlFlow::Break(()) =
                             self.visit_facts(facts, &child_path, false, visitor)
                         {
-                            return Ok(WalkEnd::Cancelled);
+                            return Some(WalkEnd::Cancelled);
                         }
                     }
                     Opened::NotReported => {}
@@ -253,12 +328,12 @@ impl Walker for NtfsWalker {
             // Depth first, in index order.
             stack.extend(subdirs.into_iter().rev());
         }
-        Ok(WalkEnd::Complete)
+        None
     }
 }
 
 #[derive(Default)]
-struct WalkState {
+pub(super) struct WalkState {
     visited_dirs: HashSet<u64>,
     seen_files: HashSet<u64>,
     records: usize,
@@ -294,6 +369,9 @@ struct StreamDesc {
     name: Option<String>,
     size: u64,
     data: Result<StreamData, StreamProblem>,
+    /// For a WOF file's main stream: `data` is its `WofCompressedData` stream, of this many
+    /// bytes, in chunks of this size.
+    wof: Option<(u64, u64)>,
 }
 
 enum StreamProblem {
@@ -327,52 +405,10 @@ struct Run {
 
 impl NtfsWalker {
     fn fs(&self, budget: u64) -> Budget {
-        Budget::new(&self.cache, budget, self.split.clone())
+        Budget::new(&self.cache, budget)
     }
 
-    /// Finds the `$MFT` records that straddle two fragments (see [`SplitRecords`]).
-    fn split_records(&self) -> Option<SplitRecords> {
-        let mut fs = self.fs(FILE_READ_BUDGET);
-        let mft = self.ntfs.file(&mut fs, 0).ok()?;
-        let facts = self.file_facts(&mut fs, &mft).ok()?;
-        let record = u64::from(self.ntfs.file_record_size());
-        let main = facts.streams.into_iter().find(|s| s.name.is_none())?;
-        let Ok(StreamData::NonResident(nr)) = main.data else {
-            return None;
-        };
-        let mut starts = HashMap::new();
-        if record == 0 || nr.unit.is_some() {
-            return None;
-        }
-        for r in &nr.runs {
-            let end = r.vcn.saturating_add(r.clusters).saturating_mul(nr.cluster);
-            if end % record == 0 || end >= nr.data_size {
-                continue;
-            }
-            let start = end / record * record;
-            let vcn = start / nr.cluster;
-            if let Some(run) = nr.run_at(vcn) {
-                if let Some(lcn) = run.lcn_pos {
-                    let phys = lcn.saturating_add(start - run.vcn.saturating_mul(nr.cluster));
-                    starts.insert(phys, start);
-                }
-            }
-        }
-        if starts.is_empty() {
-            return None;
-        }
-        log::debug!(
-            "ntfs: {} file records straddle $MFT fragments",
-            starts.len()
-        );
-        Some(SplitRecords {
-            mft: nr,
-            record,
-            starts,
-        })
-    }
-
-    fn read_volume_info(&self) -> VolumeInfo {
+    fn read_volume_info(&self, map_error: Option<String>) -> VolumeInfo {
         let mut info = VolumeInfo::default();
         let mut fs = self.fs(FILE_READ_BUDGET);
         if let Ok(Some(Ok(name))) = guard(|| self.ntfs.volume_name(&mut fs)) {
@@ -400,33 +436,21 @@ impl NtfsWalker {
                 .notes
                 .push(format!("$Volume information crashed the reader: {p}")),
         }
-        // Upstream bug #32: with an attribute list on $MFT, the crate only maps the first
-        // extent of the MFT, so later records are unreachable (read errors or wrong records).
-        let mft_list = guard(|| -> Result<bool, String> {
-            let mut fs = self.fs(FILE_READ_BUDGET);
-            let mft = self.ntfs.file(&mut fs, 0).map_err(|e| e.to_string())?;
-            Ok(mft
-                .attributes_raw()
-                .take(MAX_ATTRIBUTES)
-                .filter_map(Result::ok)
-                .any(|a| a.ty().ok().map(|t| t as u32) == Some(AT_ATTRIBUTE_LIST)))
-        });
-        match mft_list {
-            Ok(Ok(false)) => {}
-            Ok(Ok(true)) => {
-                info.notes.push(
-                    "$MFT has an attribute list (very large or fragmented MFT): records beyond its first extent may be unreachable"
-                        .to_string(),
-                );
-                info.degraded = true;
+        match (&self.mft, map_error) {
+            (Some(map), _) => {
+                if map.attribute_list {
+                    log::debug!(
+                        "ntfs: $MFT has an attribute list: {} extension records, {} runs, all mapped",
+                        map.extension_records,
+                        map.runs.len()
+                    );
+                }
             }
-            Ok(Err(e)) => {
-                info.notes.push(format!("$MFT record unreadable: {e}"));
-                info.degraded = true;
-            }
-            Err(p) => {
-                info.notes
-                    .push(format!("$MFT record crashed the reader: {p}"));
+            (None, e) => {
+                info.notes.push(format!(
+                    "$MFT map could not be built ({}): records beyond its first extent may be unreachable",
+                    e.unwrap_or_else(|| "unknown reason".to_string())
+                ));
                 info.degraded = true;
             }
         }
@@ -474,38 +498,21 @@ impl NtfsWalker {
             return Err("directory record is not in use".to_string());
         }
         check_index_record_size(&dir)?;
-        let index = dir.directory_index(&mut fs).map_err(|e| e.to_string())?;
-        let mut entries = index.entries();
-        let mut raw: Vec<(String, u64, u16, bool)> = Vec::new();
-        let mut seen: HashSet<u64> = HashSet::new();
-        let mut repeats = 0usize;
-        let mut count = 0usize;
-        while let Some(entry) = entries.next(&mut fs) {
-            count += 1;
-            if count > MAX_DIR_ENTRIES {
-                return Err(format!("more than {MAX_DIR_ENTRIES} index entries"));
-            }
-            let entry = entry.map_err(|e| e.to_string())?;
-            let Some(key) = entry.key() else { continue };
-            let key = key.map_err(|e| e.to_string())?;
-            let reference = entry.file_reference();
-            let child = reference.file_record_number();
-            if seen.insert(child) {
-                repeats = 0;
-            } else {
-                repeats += 1;
-                if repeats > MAX_REPEATS {
-                    return Err("directory index loops".to_string());
+        let raw = match self.crate_entries(&mut fs, &dir) {
+            Ok(r) => r,
+            // The crate cannot follow an index split by an attribute list: read it ourselves.
+            Err(e) => match &self.mft {
+                Some(map) => {
+                    let cluster = u64::from(self.ntfs.cluster_size());
+                    match guard(|| index::list(&self.base, map, cluster, record)) {
+                        Ok(Ok(r)) => r,
+                        Ok(Err(e2)) => return Err(format!("{e}; read directly: {e2}")),
+                        Err(p) => return Err(format!("{e}; reading it directly crashed: {p}")),
+                    }
                 }
-            }
-            let dos = key.namespace() == NtfsFileNamespace::Dos;
-            raw.push((
-                key.name().to_string_lossy(),
-                child,
-                reference.sequence_number(),
-                dos,
-            ));
-        }
+                None => return Err(e),
+            },
+        };
         // A DOS 8.3 name is only kept when the record has no other name here.
         let mut long_named: HashSet<u64> = HashSet::new();
         for (_, rec, _, dos) in &raw {
@@ -536,6 +543,47 @@ impl NtfsWalker {
         }
         let own = self.file_facts(&mut fs, &dir);
         Ok(Listing { own, children })
+    }
+
+    /// A directory's index entries through the crate: (name, record, sequence, DOS name).
+    fn crate_entries(
+        &self,
+        fs: &mut Budget,
+        dir: &NtfsFile<'_>,
+    ) -> Result<Vec<index::Entry>, String> {
+        let index = dir.directory_index(fs).map_err(|e| e.to_string())?;
+        let mut entries = index.entries();
+        let mut raw: Vec<index::Entry> = Vec::new();
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut repeats = 0usize;
+        let mut count = 0usize;
+        while let Some(entry) = entries.next(fs) {
+            count += 1;
+            if count > MAX_DIR_ENTRIES {
+                return Err(format!("more than {MAX_DIR_ENTRIES} index entries"));
+            }
+            let entry = entry.map_err(|e| e.to_string())?;
+            let Some(key) = entry.key() else { continue };
+            let key = key.map_err(|e| e.to_string())?;
+            let reference = entry.file_reference();
+            let child = reference.file_record_number();
+            if seen.insert(child) {
+                repeats = 0;
+            } else {
+                repeats += 1;
+                if repeats > MAX_REPEATS {
+                    return Err("directory index loops".to_string());
+                }
+            }
+            let dos = key.namespace() == NtfsFileNamespace::Dos;
+            raw.push((
+                key.name().to_string_lossy(),
+                child,
+                reference.sequence_number(),
+                dos,
+            ));
+        }
+        Ok(raw)
     }
 
     /// Opens a child record and checks it against its index entry.
@@ -607,6 +655,10 @@ impl NtfsWalker {
                 modified: facts.modified,
             };
             match stream.data {
+                Ok(data) if stream.wof.is_some() => {
+                    let (stream_size, chunk) = stream.wof.unwrap_or_default();
+                    self.visit_wof(&meta, data, stream_size, chunk, visitor)?;
+                }
                 Ok(data) => {
                     let capacity = usize::try_from(stream.size.clamp(4096, READ_BUFFER as u64))
                         .unwrap_or(READ_BUFFER);
@@ -625,11 +677,51 @@ impl NtfsWalker {
         ControlFlow::Continue(())
     }
 
+    /// Hands a WOF file's logical content to the visitor. Up to [`WOF_IN_MEMORY`] bytes it is
+    /// decoded first, so that a chunk that does not decode makes the file skipped
+    /// (`wof_compressed`, counted in the volume's notes) rather than half read; larger files
+    /// stream, one chunk at a time, and a broken chunk is a read error naming it.
+    fn visit_wof(
+        &self,
+        meta: &FileMeta,
+        data: StreamData,
+        stream_size: u64,
+        chunk: u64,
+        visitor: &mut dyn Visitor,
+    ) -> ControlFlow<()> {
+        let reader = wof::WofReader::new(self.cache.clone(), data, stream_size, meta.size, chunk);
+        let mut reader = match reader {
+            Ok(r) => r,
+            Err(e) => {
+                log::debug!("ntfs: {}: {e}", meta.path);
+                self.wof_failed.fetch_add(1, Ordering::Relaxed);
+                return visitor.visit(meta, Content::Skipped(SkipReason::WofCompressed));
+            }
+        };
+        if meta.size > WOF_IN_MEMORY {
+            let mut r = BufReader::with_capacity(READ_BUFFER, reader);
+            return visitor.visit(meta, Content::Data(&mut r));
+        }
+        let mut bytes = Vec::new();
+        match reader.read_to_end(&mut bytes) {
+            Ok(_) if bytes.len() as u64 == meta.size => {
+                visitor.visit(meta, Content::Data(&mut Cursor::new(bytes)))
+            }
+            other => {
+                if let Err(e) = other {
+                    log::debug!("ntfs: {}: {e}", meta.path);
+                }
+                self.wof_failed.fetch_add(1, Ordering::Relaxed);
+                visitor.visit(meta, Content::Skipped(SkipReason::WofCompressed))
+            }
+        }
+    }
+
     /// Collects a record's data streams (following its attribute list), its flags and time.
     fn file_facts(&self, fs: &mut Budget, file: &NtfsFile<'_>) -> Result<FileFacts, String> {
         let record_size = self.ntfs.file_record_size();
         let mut pieces: Vec<Piece> = Vec::new();
-        let base_raw = read_record(&self.cache, self.split.as_deref(), file, record_size)?;
+        let base_raw = read_record(&self.cache, file, record_size)?;
         for (i, attr) in file.attributes_raw().enumerate() {
             if i >= MAX_ATTRIBUTES {
                 return Err("too many attributes".to_string());
@@ -665,7 +757,7 @@ impl NtfsWalker {
                     }
                     let ext = entry.to_file(&self.ntfs, fs).map_err(|e| e.to_string())?;
                     let ext_attr = entry.to_attribute(&ext).map_err(|e| e.to_string())?;
-                    let raw = read_record(&self.cache, self.split.as_deref(), &ext, record_size)?;
+                    let raw = read_record(&self.cache, &ext, record_size)?;
                     if let Some(p) = self.piece(fs, &raw, &ext, &ext_attr)? {
                         pieces.push(p);
                     }
@@ -797,6 +889,7 @@ impl NtfsWalker {
         let mut modified = None;
         let mut encrypted = false;
         let mut reparse_tag = None;
+        let mut reparse_data: Vec<u8> = Vec::new();
         let mut data: HashMap<String, Vec<Piece>> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
         for p in pieces {
@@ -816,6 +909,7 @@ impl NtfsWalker {
                     if let PieceBody::Resident(v) = &p.body {
                         if v.len() >= 4 {
                             reparse_tag = Some(u32::from_le_bytes([v[0], v[1], v[2], v[3]]));
+                            reparse_data.clone_from(v);
                         }
                     }
                 }
@@ -851,11 +945,50 @@ impl NtfsWalker {
                     data: Err(StreamProblem::Error(
                         "file has no $DATA attribute".to_string(),
                     )),
+                    wof: None,
                 }],
             });
         }
-        let wof = reparse_tag == Some(IO_REPARSE_TAG_WOF) || data.contains_key("WofCompressedData");
         let cluster = u64::from(self.ntfs.cluster_size());
+        // CompactOS: the main stream's bytes come from the WofCompressedData stream.
+        let wof = reparse_tag == Some(IO_REPARSE_TAG_WOF);
+        let mut wof_main: Option<Result<(StreamData, u64, u64), StreamProblem>> = None;
+        if wof {
+            let chunk = match wof::parse_reparse(&reparse_data) {
+                Some(Ok(wof::Algorithm::Xpress(c))) => Ok(c),
+                Some(Ok(wof::Algorithm::Lzx)) => {
+                    self.wof_lzx.fetch_add(1, Ordering::Relaxed);
+                    Err(StreamProblem::Skip(SkipReason::WofCompressed))
+                }
+                Some(Err(_)) | None => {
+                    self.wof_failed.fetch_add(1, Ordering::Relaxed);
+                    Err(StreamProblem::Skip(SkipReason::WofCompressed))
+                }
+            };
+            let stream = match data.remove("WofCompressedData") {
+                Some(mut parts) => {
+                    order.retain(|n| n != "WofCompressedData");
+                    parts.sort_by_key(|p| match &p.body {
+                        PieceBody::NonResident { lowest_vcn, .. } => *lowest_vcn,
+                        _ => 0,
+                    });
+                    match &parts[0].body {
+                        PieceBody::Resident(b) => {
+                            Ok((StreamData::Resident(b.clone()), b.len() as u64))
+                        }
+                        PieceBody::NonResident { data_size, .. } => {
+                            build_nonresident(&parts, cluster)
+                                .map(|nr| (StreamData::NonResident(nr), *data_size))
+                        }
+                        PieceBody::Info { .. } => {
+                            Err(StreamProblem::Skip(SkipReason::WofCompressed))
+                        }
+                    }
+                }
+                None => Err(StreamProblem::Skip(SkipReason::WofCompressed)),
+            };
+            wof_main = Some(chunk.and_then(|c| stream.map(|(d, n)| (d, n, c))));
+        }
         let mut streams = Vec::new();
         for name in order {
             let Some(mut parts) = data.remove(&name) else {
@@ -881,10 +1014,18 @@ impl NtfsWalker {
                 ),
                 PieceBody::Info { .. } => continue,
             };
+            let mut wof_info = None;
             let data = if encrypted {
                 Err(StreamProblem::Skip(SkipReason::Encrypted))
-            } else if wof && (stream_name.is_none() || name == "WofCompressedData") {
-                Err(StreamProblem::Skip(SkipReason::WofCompressed))
+            } else if stream_name.is_none() && wof_main.is_some() {
+                match wof_main.take() {
+                    Some(Ok((d, stream_size, chunk))) => {
+                        wof_info = Some((stream_size, chunk));
+                        Ok(d)
+                    }
+                    Some(Err(e)) => Err(e),
+                    None => Err(StreamProblem::Skip(SkipReason::WofCompressed)),
+                }
             } else if reparse_tag == Some(IO_REPARSE_TAG_DEDUP) && stream_name.is_none() {
                 Err(StreamProblem::Skip(SkipReason::UnsupportedCompression))
             } else {
@@ -894,6 +1035,7 @@ impl NtfsWalker {
                 name: stream_name,
                 size,
                 data,
+                wof: wof_info,
             });
         }
         Ok(FileFacts { modified, streams })
@@ -1010,12 +1152,7 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 
 /// Our own copy of a file record, with the update-sequence fixups applied (the crate keeps its
 /// copy private). Checked against the crate's view by the callers.
-fn read_record(
-    dev: &Device,
-    split: Option<&SplitRecords>,
-    file: &NtfsFile<'_>,
-    record_size: u32,
-) -> Result<Vec<u8>, String> {
+fn read_record(dev: &Device, file: &NtfsFile<'_>, record_size: u32) -> Result<Vec<u8>, String> {
     let pos = file
         .position()
         .value()
@@ -1025,11 +1162,8 @@ fn read_record(
         .map_err(|_| "record size")?
         .min(64 * 1024);
     let mut rec = vec![0u8; size];
-    match split.and_then(|sp| sp.starts.get(&pos).map(|&off| (sp, off))) {
-        Some((sp, offset)) if sp.record == size as u64 => read_span(dev, &sp.mft, offset, &mut rec),
-        _ => dev.read_exact_at(pos, &mut rec),
-    }
-    .map_err(|e| format!("reading record: {e}"))?;
+    dev.read_exact_at(pos, &mut rec)
+        .map_err(|e| format!("reading record: {e}"))?;
     if rec.get(0..4) != Some(b"FILE".as_slice()) {
         return Err("record copy has no FILE signature".to_string());
     }
@@ -1053,23 +1187,16 @@ fn read_record(
 
 /// `Read + Seek` for the crate over the cached volume, failing once `left` bytes were read:
 /// a looping index or attribute list runs out of budget instead of running forever.
-/// It also serves the file records that straddle two `$MFT` fragments (see [`SplitRecords`]).
 struct Budget {
     inner: ReadSeekAdapter,
-    dev: Device,
-    pos: u64,
     left: u64,
-    split: Option<Arc<SplitRecords>>,
 }
 
 impl Budget {
-    fn new(dev: &Device, budget: u64, split: Option<Arc<SplitRecords>>) -> Self {
+    fn new(dev: &Device, budget: u64) -> Self {
         Self {
             inner: ReadSeekAdapter::new(dev.clone()),
-            dev: dev.clone(),
-            pos: 0,
             left: budget,
-            split,
         }
     }
 }
@@ -1081,27 +1208,15 @@ impl Read for Budget {
                 "read budget exhausted (corrupt or looping metadata)",
             ));
         }
-        if let Some(split) = &self.split {
-            if buf.len() as u64 == split.record {
-                if let Some(&offset) = split.starts.get(&self.pos) {
-                    read_span(&self.dev, &split.mft, offset, buf)?;
-                    self.left -= buf.len() as u64;
-                    self.pos = self.inner.seek(SeekFrom::Current(buf.len() as i64))?;
-                    return Ok(buf.len());
-                }
-            }
-        }
         let n = self.inner.read(buf)?;
         self.left -= n as u64;
-        self.pos += n as u64;
         Ok(n)
     }
 }
 
 impl Seek for Budget {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.pos = self.inner.seek(pos)?;
-        Ok(self.pos)
+        self.inner.seek(pos)
     }
 }
 
@@ -1217,6 +1332,12 @@ impl NonResident {
 }
 
 impl StreamReader {
+    /// Fills `buf` from byte `pos` of the stream.
+    fn read_exact_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.pos = pos;
+        self.read_exact(buf)
+    }
+
     fn nonresident(&self) -> &NonResident {
         match &self.data {
             StreamData::NonResident(nr) => nr,
@@ -1316,762 +1437,4 @@ impl StreamReader {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::io::{FileDevice, MemDevice};
-    use crate::testutil::{hex, oracle, sha256_file};
-    use sha2::{Digest, Sha256};
-    use std::collections::BTreeMap;
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
-    use std::sync::OnceLock;
-
-    /// The EICAR test string, assembled at run time.
-    const EICAR: &str = concat!(
-        "X5O!P%@AP[4\\PZX54(P^)7CC)7}$",
-        "EICAR-STANDARD-ANTIVIRUS",
-        "-TEST-FILE!$H+H*"
-    );
-
-    /// What a walk returned for one (path, stream).
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    enum Got {
-        Data { size: u64, sha: String, len: u64 },
-        Skipped(SkipReason),
-        Error(String),
-    }
-
-    fn walk_all(dev: Device) -> (VolumeInfo, BTreeMap<(String, Option<String>), Got>) {
-        let mut w = open(dev).expect("open ntfs");
-        let info = w.info();
-        let mut out = BTreeMap::new();
-        let mut visit = |meta: &FileMeta, content: Content<'_>| {
-            let got = match content {
-                Content::Data(r) => {
-                    let mut h = Sha256::new();
-                    let mut buf = vec![0u8; 1 << 16];
-                    let mut len = 0u64;
-                    loop {
-                        match r.read(&mut buf) {
-                            Ok(0) => break,
-                            Ok(n) => {
-                                h.update(&buf[..n]);
-                                len += n as u64;
-                            }
-                            Err(e) => {
-                                out.insert(
-                                    (meta.path.clone(), meta.stream.clone()),
-                                    Got::Error(e.to_string()),
-                                );
-                                return ControlFlow::Continue(());
-                            }
-                        }
-                    }
-                    Got::Data {
-                        size: meta.size,
-                        sha: hex(&h.finalize()),
-                        len,
-                    }
-                }
-                Content::Skipped(r) => Got::Skipped(r),
-                Content::Error(e) => Got::Error(e),
-            };
-            let prev = out.insert((meta.path.clone(), meta.stream.clone()), got);
-            assert!(
-                prev.is_none(),
-                "visited twice: {} {:?}",
-                meta.path,
-                meta.stream
-            );
-            ControlFlow::Continue(())
-        };
-        assert_eq!(w.walk(&mut visit).expect("walk"), WalkEnd::Complete);
-        (info, out)
-    }
-
-    fn file_dev(path: &Path) -> Device {
-        Arc::new(FileDevice::open(path).expect("open image"))
-    }
-
-    fn features_image() -> PathBuf {
-        static IMG: OnceLock<PathBuf> = OnceLock::new();
-        IMG.get_or_init(|| {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            let img = root.join(".cache/images/ntfs-features.img");
-            let st = Command::new("bash")
-                .arg(root.join("scripts/testimg/ntfs.sh"))
-                .arg(&img)
-                .status()
-                .expect("run scripts/testimg/ntfs.sh");
-            assert!(st.success(), "scripts/testimg/ntfs.sh failed");
-            img
-        })
-        .clone()
-    }
-
-    fn sha_bytes(b: &[u8]) -> String {
-        hex(&Sha256::digest(b))
-    }
-
-    /// Read-only ntfs-3g mount, unmounted on drop.
-    struct Mount(tempfile::TempDir);
-
-    impl Mount {
-        fn new(img: &Path) -> Self {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let st = Command::new("ntfs-3g")
-                .arg("-o")
-                .arg("ro,streams_interface=windows")
-                .arg(img)
-                .arg(dir.path())
-                .status()
-                .expect("run ntfs-3g");
-            assert!(st.success(), "ntfs-3g mount failed");
-            Self(dir)
-        }
-    }
-
-    impl Drop for Mount {
-        fn drop(&mut self) {
-            for _ in 0..20 {
-                let ok = Command::new("fusermount")
-                    .arg("-u")
-                    .arg(self.0.path())
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if ok {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(200));
-            }
-        }
-    }
-
-    fn stream_names(p: &Path) -> Vec<String> {
-        let out = Command::new("getfattr")
-            .args(["--only-values", "-n", "ntfs.streams.list"])
-            .arg(p)
-            .output()
-            .expect("run getfattr (package attr)");
-        if !out.status.success() {
-            return Vec::new();
-        }
-        out.stdout
-            .split(|&b| b == 0)
-            .filter(|s| !s.is_empty())
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect()
-    }
-
-    /// Everything ntfs-3g shows: (path, stream) -> sha256, and inode -> paths.
-    #[allow(clippy::type_complexity)]
-    fn oracle_walk(
-        root: &Path,
-    ) -> (
-        BTreeMap<(String, Option<String>), String>,
-        BTreeMap<u64, Vec<String>>,
-    ) {
-        use std::os::unix::fs::MetadataExt;
-        let mut streams = BTreeMap::new();
-        let mut inodes: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-        let mut stack = vec![(root.to_path_buf(), "/".to_string())];
-        while let Some((dir, vpath)) = stack.pop() {
-            for name in stream_names(&dir) {
-                let bytes = std::fs::read(format!("{}:{name}", dir.display())).expect("read ads");
-                streams.insert((vpath.clone(), Some(name)), sha_bytes(&bytes));
-            }
-            for e in std::fs::read_dir(&dir).expect("read_dir") {
-                let e = e.expect("dir entry");
-                let name = e.file_name().to_string_lossy().into_owned();
-                let p = e.path();
-                let md = std::fs::symlink_metadata(&p).expect("stat");
-                let v = join_path(&vpath, &name);
-                if md.is_dir() {
-                    stack.push((p, v));
-                } else if md.is_file() {
-                    inodes.entry(md.ino()).or_default().push(v.clone());
-                    streams.insert((v.clone(), None), sha256_file(&p));
-                    for s in stream_names(&p) {
-                        let bytes =
-                            std::fs::read(format!("{}:{s}", p.display())).expect("read ads");
-                        streams.insert((v.clone(), Some(s)), sha_bytes(&bytes));
-                    }
-                }
-            }
-        }
-        (streams, inodes)
-    }
-
-    #[test]
-    fn features_image_matches_ntfs3g() {
-        let img = features_image();
-        let before = sha256_file(&img);
-        let (info, mut got) = walk_all(file_dev(&img));
-        // WOF: skipped, both the placeholder and its WofCompressedData stream. A Windows
-        // symlink is not reported at all. (ntfs-3g shows both as unsupported reparse points.)
-        for stream in [None, Some("WofCompressedData".to_string())] {
-            let k = ("/wof/wof.txt".to_string(), stream);
-            assert_eq!(
-                got.remove(&k),
-                Some(Got::Skipped(SkipReason::WofCompressed)),
-                "{k:?}"
-            );
-        }
-        assert!(
-            !got.keys().any(|k| k.0 == "/wof/winlink"),
-            "symlink reported"
-        );
-        let (mut want, inodes) = {
-            let m = Mount::new(&img);
-            oracle_walk(m.0.path())
-        };
-        assert_eq!(sha256_file(&img), before, "the image changed");
-
-        assert_eq!(info.label.as_deref(), Some("vigie-ntfs"));
-        assert!(
-            info.notes.iter().any(|n| n.contains("hibernated")),
-            "{info:?}"
-        );
-        assert!(info.degraded);
-
-        // Hard links: the walker reports one of the names, the oracle has them all.
-        for paths in inodes.values().filter(|p| p.len() > 1) {
-            let reported: Vec<_> = paths
-                .iter()
-                .filter(|p| got.contains_key(&((*p).clone(), None)))
-                .collect();
-            assert_eq!(
-                reported.len(),
-                1,
-                "hard link group {paths:?} reported as {reported:?}"
-            );
-            for p in paths {
-                if p != reported[0] {
-                    let keys: Vec<_> = want.keys().filter(|k| &k.0 == p).cloned().collect();
-                    for k in keys {
-                        want.remove(&k);
-                    }
-                }
-            }
-        }
-
-        let got_keys: Vec<_> = got.keys().cloned().collect();
-        let want_keys: Vec<_> = want.keys().cloned().collect();
-        assert_eq!(got_keys, want_keys, "listing differs from ntfs-3g");
-        let mut streams = 0;
-        for (k, sha) in &want {
-            match &got[k] {
-                Got::Data { sha: g, size, len } => {
-                    assert_eq!(g, sha, "content of {k:?}");
-                    assert_eq!(size, len, "size of {k:?}");
-                }
-                other => panic!("{k:?}: {other:?}"),
-            }
-            if k.1.is_some() {
-                streams += 1;
-            }
-        }
-        assert!(
-            got.len() > 600 && streams >= 5,
-            "{} entries, {streams} streams",
-            got.len()
-        );
-        eprintln!(
-            "compared {} files+streams ({streams} named streams) with ntfs-3g",
-            got.len()
-        );
-
-        // Spot checks on the traps this image exercises.
-        let key = |p: &str| (p.to_string(), None);
-        let Got::Data { size, .. } = &got[&key("/prealloc.bin")] else {
-            panic!()
-        };
-        assert_eq!(*size, 1 << 20);
-        let Got::Data { size, .. } = &got[&key("/sparse/hole.bin")] else {
-            panic!()
-        };
-        assert_eq!(*size, 40 * 1024 * 1024 + 14);
-        assert!(got.contains_key(&("/ads".to_string(), Some("dirstream".to_string()))));
-        assert!(got.contains_key(&key("/unicode/😀 emoji.txt")));
-        assert!(
-            !got.keys().any(|(p, _)| p.starts_with("/$")),
-            "metadata file reported"
-        );
-    }
-
-    #[test]
-    fn compressed_eicar_is_returned_decompressed() {
-        let img = features_image();
-        let raw = std::fs::read(&img).expect("read image");
-        let needle = EICAR.as_bytes();
-        assert!(
-            !raw.windows(needle.len()).any(|w| w == needle),
-            "the EICAR string is stored in clear: the file is not compressed"
-        );
-        let mut w = open(Arc::new(MemDevice::new(raw))).expect("open");
-        let mut found = None;
-        let mut visit = |meta: &FileMeta, content: Content<'_>| {
-            if meta.path == "/comp/eicar-across-units.txt" && meta.stream.is_none() {
-                if let Content::Data(r) = content {
-                    let mut v = Vec::new();
-                    r.read_to_end(&mut v).expect("read");
-                    found = Some(v);
-                }
-            }
-            ControlFlow::Continue(())
-        };
-        w.walk(&mut visit).expect("walk");
-        let data = found.expect("file visited with data");
-        let at = data
-            .windows(needle.len())
-            .position(|w| w == needle)
-            .expect("EICAR present");
-        assert_eq!(
-            at,
-            65536 - 30,
-            "EICAR straddles the first 64 KiB unit boundary"
-        );
-    }
-
-    #[test]
-    fn dirty_flag_and_efs_flag_are_reported() {
-        let img = features_image();
-        let mut raw = std::fs::read(&img).expect("read image");
-        // Locate $Volume's $VOLUME_INFORMATION and /small.txt's $DATA with the crate, patch
-        // copies in memory: dirty flag, and the ENCRYPTED attribute flag.
-        let dev: Device = Arc::new(MemDevice::new(raw.clone()));
-        let w = open(dev.clone()).expect("open");
-        let mut fs = w.fs(u64::MAX);
-        let vol = w.ntfs.file(&mut fs, 3).expect("$Volume");
-        let mut patches = Vec::new();
-        for a in vol.attributes_raw() {
-            let a = a.expect("attr");
-            if a.ty().ok() == Some(NtfsAttributeType::VolumeInformation) {
-                // Resident value offset at +0x14 of the attribute header; flags at +10.
-                let pos = a.position().value().expect("pos").get();
-                let p = usize::try_from(pos).unwrap();
-                let value_offset = u64::from(u16::from_le_bytes([raw[p + 0x14], raw[p + 0x15]]));
-                patches.push((pos + value_offset + 10, 0x01u8)); // IS_DIRTY
-            }
-        }
-        let root = w.ntfs.root_directory(&mut fs).expect("root");
-        let index = root.directory_index(&mut fs).expect("index");
-        let mut finder = index.finder();
-        let entry =
-            ntfs::indexes::NtfsFileNameIndex::find(&mut finder, &w.ntfs, &mut fs, "small.txt")
-                .expect("small.txt")
-                .expect("entry");
-        let file = entry.to_file(&w.ntfs, &mut fs).expect("file");
-        for a in file.attributes_raw() {
-            let a = a.expect("attr");
-            if a.ty().ok() == Some(NtfsAttributeType::Data) {
-                let pos = a.position().value().expect("pos").get();
-                patches.push((pos + 0x0D, 0x40u8)); // attribute flags high byte: ENCRYPTED
-            }
-        }
-        assert_eq!(patches.len(), 2);
-        for (pos, v) in patches {
-            raw[usize::try_from(pos).unwrap()] |= v;
-        }
-        let (info, got) = walk_all(Arc::new(MemDevice::new(raw)));
-        assert!(info.degraded);
-        assert!(info.notes.iter().any(|n| n.contains("dirty")), "{info:?}");
-        assert_eq!(
-            got[&("/small.txt".to_string(), None)],
-            Got::Skipped(SkipReason::Encrypted)
-        );
-    }
-
-    #[test]
-    fn testfs1_matches_manifest() {
-        let img = oracle("ntfs-crate/testfs1.zst");
-        let before = sha256_file(&img);
-        let (info, got) = walk_all(file_dev(&img));
-        assert_eq!(sha256_file(&img), before);
-        assert_eq!(info.label.as_deref(), Some("mylabel"));
-        let manifest = std::fs::read_to_string(
-            crate::testutil::oracles_dir().join("ntfs-crate/testfs1.manifest.tsv"),
-        )
-        .expect("manifest");
-        let mut want = BTreeMap::new();
-        for line in manifest.lines().filter(|l| !l.starts_with('#')) {
-            let f: Vec<&str> = line.split('\t').collect();
-            want.insert(
-                (f[4].to_string(), None),
-                (f[1].parse::<u64>().unwrap(), f[3].to_string()),
-            );
-        }
-        // testfs1 has 512-byte clusters and 1 KiB records, and its $MFT is fragmented between
-        // the two clusters of some records: the crate alone fails those (update-sequence
-        // check); SplitRecords serves them, so every subdirectory is read and nothing is lost.
-        assert!(!info.degraded, "{info:?}");
-        assert!(!got.values().any(|g| matches!(g, Got::Error(_))), "{got:?}");
-        assert_eq!(
-            got.keys().cloned().collect::<Vec<_>>(),
-            want.keys().cloned().collect::<Vec<_>>()
-        );
-        for (k, (size, sha)) in &want {
-            assert_eq!(
-                got[k],
-                Got::Data {
-                    size: *size,
-                    sha: sha.clone(),
-                    len: *size
-                },
-                "{k:?}"
-            );
-        }
-        // 2021-01-01 12:37:00 UTC, as EXPECTED.md states.
-        let mut w = open(file_dev(&img)).expect("open");
-        let mut mtime = None;
-        let mut visit = |meta: &FileMeta, _c: Content<'_>| {
-            if meta.path == "/empty-file" {
-                mtime = meta.modified;
-            }
-            ControlFlow::Continue(())
-        };
-        w.walk(&mut visit).expect("walk");
-        assert_eq!(mtime, Some(1_609_504_620));
-    }
-
-    #[test]
-    fn mft_with_attribute_list_is_noted_and_never_misread() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let img = root.join(".cache/images/ntfs-mftlist.img");
-        let st = Command::new("bash")
-            .arg(root.join("scripts/testimg/ntfs.sh"))
-            .arg(&img)
-            .arg("mftlist")
-            .status()
-            .expect("run scripts/testimg/ntfs.sh");
-        assert!(st.success());
-        let before = sha256_file(&img);
-        let (info, got) = walk_all(file_dev(&img));
-        assert_eq!(sha256_file(&img), before);
-        assert!(info.degraded, "{info:?}");
-        assert!(
-            info.notes.iter().any(|n| n.contains("attribute list")),
-            "{info:?}"
-        );
-        // ntfs-3g's view: every file of /d with its content hash.
-        let want: BTreeMap<String, String> = {
-            let m = Mount::new(&img);
-            std::fs::read_dir(m.0.path().join("d"))
-                .expect("read_dir")
-                .map(|e| {
-                    let e = e.expect("entry");
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    (format!("/d/{name}"), sha256_file(&e.path()))
-                })
-                .collect()
-        };
-        // Records past the first $MFT extent are unreachable through the crate (bug #32):
-        // each must be an error for its path, never wrong bytes, never silently missing.
-        let (mut read, mut errors) = (0, 0);
-        if let Some(Got::Error(e)) = got.get(&("/d".to_string(), None)) {
-            // The directory's own $INDEX_ALLOCATION is split by an attribute list too, and
-            // the crate cannot follow it: the whole directory is one reported error.
-            eprintln!("/d unreadable: {e}");
-            assert!(!got.keys().any(|k| k.0.starts_with("/d/")));
-            return;
-        }
-        for (path, sha) in &want {
-            match got.get(&(path.clone(), None)) {
-                Some(Got::Data { sha: g, .. }) => {
-                    assert_eq!(g, sha, "{path}");
-                    read += 1;
-                }
-                Some(Got::Error(_)) => errors += 1,
-                other => panic!("{path}: {other:?}"),
-            }
-        }
-        assert_eq!(
-            got.keys().filter(|k| k.0.starts_with("/d/")).count(),
-            want.len()
-        );
-        eprintln!("$MFT with attribute list: {read} files read, {errors} unreachable (bug #32)");
-        assert!(read > 0);
-    }
-
-    /// Unzips a DFTT image once into the test cache.
-    fn dftt_image(zip: &str, member: &str) -> PathBuf {
-        let dst = crate::testutil::cache_dir().join("dftt").join(member);
-        if !dst.exists() {
-            let dir = crate::testutil::cache_dir().join("dftt");
-            let st = Command::new("unzip")
-                .args(["-o", "-q"])
-                .arg(crate::testutil::oracles_dir().join("dftt").join(zip))
-                .arg(member)
-                .arg("-d")
-                .arg(&dir)
-                .status()
-                .expect("run unzip");
-            assert!(st.success(), "unzip {zip}");
-        }
-        dst
-    }
-
-    fn md5_of(bytes: &[u8]) -> String {
-        use std::io::Write;
-        let mut child = Command::new("md5sum")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("md5sum");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(bytes)
-            .expect("write");
-        let out = child.wait_with_output().expect("md5sum output");
-        String::from_utf8_lossy(&out.stdout)[..32].to_string()
-    }
-
-    /// Allocated files of a DFTT image as TSK lists them: path -> (size, sha256).
-    fn tsk_alloc(tsv: &str) -> BTreeMap<(String, Option<String>), (u64, String)> {
-        let text = std::fs::read_to_string(crate::testutil::oracles_dir().join("dftt").join(tsv))
-            .expect("alloc.tsv");
-        text.lines()
-            .filter(|l| l.starts_with("f\t"))
-            .map(|l| {
-                let f: Vec<&str> = l.split('\t').collect();
-                (
-                    (f[4].to_string(), None),
-                    (f[1].parse().unwrap(), f[3].to_string()),
-                )
-            })
-            .collect()
-    }
-
-    fn data_only(
-        got: &BTreeMap<(String, Option<String>), Got>,
-    ) -> BTreeMap<(String, Option<String>), (u64, String)> {
-        got.iter()
-            .filter(|(k, _)| k.1.is_none())
-            .map(|(k, g)| match g {
-                Got::Data { size, sha, len } => {
-                    assert_eq!(size, len, "{k:?}");
-                    (k.clone(), (*size, sha.clone()))
-                }
-                other => panic!("{k:?}: {other:?}"),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn dftt_jpeg_search_matches_tsk_including_ads() {
-        let img = dftt_image("8-jpeg-search.zip", "8-jpeg-search/8-jpeg-search.dd");
-        let before = sha256_file(&img);
-        let (_info, got) = walk_all(file_dev(&img));
-        assert_eq!(sha256_file(&img), before);
-        assert_eq!(
-            data_only(&got),
-            tsk_alloc("8-jpeg-search/8-jpeg-search.alloc.tsv")
-        );
-        // The alternate data stream misc\file13.dll:here (EXPECTED.md: icat 44-128-5).
-        let ads = ("/misc/file13.dll".to_string(), Some("here".to_string()));
-        assert!(
-            matches!(got.get(&ads), Some(Got::Data { .. })),
-            "{:?}",
-            got.get(&ads)
-        );
-        let mut w = open(file_dev(&img)).expect("open");
-        let mut bytes = None;
-        let mut visit = |m: &FileMeta, c: Content<'_>| {
-            if (m.path.as_str(), m.stream.as_deref()) == ("/misc/file13.dll", Some("here")) {
-                if let Content::Data(r) = c {
-                    let mut v = Vec::new();
-                    r.read_to_end(&mut v).expect("read ads");
-                    bytes = Some(v);
-                }
-            }
-            ControlFlow::Continue(())
-        };
-        w.walk(&mut visit).expect("walk");
-        assert_eq!(
-            md5_of(&bytes.expect("ads bytes")),
-            "9b787e63e3b64562730c5aecaab1e1f8"
-        );
-    }
-
-    #[test]
-    fn dftt_undeleted_ntfs_lists_only_allocated_files() {
-        let img = dftt_image("7-undel-ntfs.zip", "7-undel-ntfs/7-ntfs-undel.dd");
-        let (_info, got) = walk_all(file_dev(&img));
-        // Deleted files (res1.dat, mult1.dat, frag1.dat, ...) are not in any index: only the
-        // allocated tracking.log is reported.
-        assert_eq!(
-            data_only(&got),
-            tsk_alloc("7-undel-ntfs/7-ntfs-undel.alloc.tsv")
-        );
-    }
-
-    /// Converts a dfvfs qcow2 image to raw once, into the test cache.
-    fn dfvfs_raw(qcow2: &str) -> PathBuf {
-        let dir = crate::testutil::cache_dir().join("dfvfs");
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        let dst = dir.join(format!("{qcow2}.raw"));
-        if !dst.exists() {
-            let tmp = dir.join(format!("{qcow2}.raw.tmp{}", std::process::id()));
-            let st = Command::new("qemu-img")
-                .args(["convert", "-O", "raw"])
-                .arg(crate::testutil::oracles_dir().join("dfvfs").join(qcow2))
-                .arg(&tmp)
-                .status()
-                .expect("run qemu-img");
-            assert!(st.success(), "qemu-img convert {qcow2}");
-            std::fs::rename(&tmp, &dst).expect("rename");
-        }
-        dst
-    }
-
-    fn dfvfs_alloc(tsv: &str) -> BTreeMap<(String, Option<String>), (u64, String)> {
-        let text = std::fs::read_to_string(crate::testutil::oracles_dir().join("dfvfs").join(tsv))
-            .expect("alloc.tsv");
-        text.lines()
-            .filter(|l| l.starts_with("f\t"))
-            .map(|l| {
-                let f: Vec<&str> = l.split('\t').collect();
-                (
-                    (f[4].to_string(), None),
-                    (f[1].parse().unwrap(), f[3].to_string()),
-                )
-            })
-            // $Extend (record 11) and everything below it is NTFS metadata: not reported.
-            .filter(|((p, _), _)| !p.starts_with("/$Extend"))
-            .collect()
-    }
-
-    #[test]
-    fn dfvfs_windows_volumes_match_tsk() {
-        for (qcow2, tsv) in [
-            ("windows_volume.qcow2", "windows_volume.alloc.tsv"),
-            ("vsstest.qcow2@0c5f1331.qcow2", "vsstest.alloc.tsv"),
-        ] {
-            let img = dfvfs_raw(qcow2);
-            let (_info, got) = walk_all(file_dev(&img));
-            let named: Vec<_> = got.keys().filter(|k| k.1.is_some()).collect();
-            assert!(named.is_empty(), "{qcow2}: unexpected streams {named:?}");
-            assert_eq!(data_only(&got), dfvfs_alloc(tsv), "{qcow2}");
-        }
-    }
-
-    /// Walks `mutations` corrupted copies of `img` (bit flips, three in four inside
-    /// `region`), reading every stream (up to 256 MiB each: the engine's size limit does that
-    /// job in production). Returns (images opened, visits, errors reported).
-    fn mutate_and_walk(
-        img: &[u8],
-        region: std::ops::Range<usize>,
-        mutations: usize,
-        mut x: u64,
-    ) -> (usize, usize, usize) {
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let prev = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let (mut opened, mut visited, mut errors) = (0, 0, 0);
-        for _ in 0..mutations {
-            let mut m = img.to_vec();
-            let flips = 1 + next() % 64;
-            for _ in 0..flips {
-                // Three flips in four land in the region (records, attribute headers, data
-                // runs, index roots); the rest anywhere (boot sector, indexes, $UpCase, data).
-                let r = next();
-                let pos = if r % 4 == 0 || region.is_empty() {
-                    (r >> 8) as usize % m.len()
-                } else {
-                    (region.start + (r >> 8) as usize % region.len()).min(m.len() - 1)
-                };
-                m[pos] ^= 1 << (next() % 8);
-            }
-            let t = std::time::Instant::now();
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let Ok(mut w) = open(Arc::new(MemDevice::new(m))) else {
-                    return None;
-                };
-                let _ = w.info();
-                let (mut n, mut e) = (0usize, 0usize);
-                let mut visit = |_m: &FileMeta, c: Content<'_>| {
-                    n += 1;
-                    match c {
-                        Content::Data(r) => {
-                            let mut buf = vec![0u8; 1 << 16];
-                            let mut total = 0u64;
-                            loop {
-                                match r.read(&mut buf) {
-                                    Ok(0) => break,
-                                    Ok(k) => total += k as u64,
-                                    Err(_) => {
-                                        e += 1;
-                                        break;
-                                    }
-                                }
-                                if total > 256 << 20 {
-                                    break;
-                                }
-                            }
-                        }
-                        Content::Error(_) => e += 1,
-                        Content::Skipped(_) => {}
-                    }
-                    ControlFlow::Continue(())
-                };
-                let _ = w.walk(&mut visit);
-                Some((n, e))
-            }));
-            let Ok(r) = r else {
-                let _ = std::panic::take_hook();
-                panic!("a panic escaped the walker");
-            };
-            if let Some((n, e)) = r {
-                opened += 1;
-                visited += n;
-                errors += e;
-            }
-            assert!(t.elapsed().as_secs() < 60, "one walk took too long");
-        }
-        std::panic::set_hook(prev);
-        (opened, visited, errors)
-    }
-
-    #[test]
-    fn hostile_mutations_of_testfs1_never_escape() {
-        let img = std::fs::read(oracle("ntfs-crate/testfs1.zst")).expect("read");
-        let mft = {
-            let w = open(Arc::new(MemDevice::new(img.clone()))).expect("open");
-            usize::try_from(w.ntfs.mft_position().value().expect("mft").get()).unwrap()
-        };
-        // 512 subdirectories + the files and metafiles: about 540 records of 1 KiB.
-        let start = std::time::Instant::now();
-        let (opened, visits, errors) =
-            mutate_and_walk(&img, mft..mft + 540 * 1024, 300, 0x2545_F491_4F6C_DD1D);
-        eprintln!(
-            "testfs1: 300 mutated images, {opened} opened, {visits} visits, {errors} errors, {:?}",
-            start.elapsed()
-        );
-        assert!(opened > 0 && errors > 0);
-    }
-
-    #[test]
-    fn hostile_mutations_of_feature_image_never_escape() {
-        // Compressed, sparse, preallocated, ADS, hard links, index allocation: corrupt them.
-        let img = std::fs::read(features_image()).expect("read");
-        let mft = {
-            let w = open(Arc::new(MemDevice::new(img.clone()))).expect("open");
-            usize::try_from(w.ntfs.mft_position().value().expect("mft").get()).unwrap()
-        };
-        let start = std::time::Instant::now();
-        let (opened, visits, errors) =
-            mutate_and_walk(&img, mft..mft + 800 * 1024, 40, 0x9E37_79B9_7F4A_7C15);
-        eprintln!(
-            "features: 40 mutated images, {opened} opened, {visits} visits, {errors} errors, {:?}",
-            start.elapsed()
-        );
-        assert!(opened > 0 && errors > 0);
-    }
-}
+mod tests;

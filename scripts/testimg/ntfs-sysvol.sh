@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Builds (and caches) a Windows-system-volume-like NTFS image for scale tests of the NTFS
+# reader. Slow (minutes): NOT run by scripts/test; run it by hand, then time `scanner scan`.
+#
+#   scripts/testimg/ntfs-sysvol.sh [OUT.img [FILES]]
+#       (default: .cache/images/ntfs-sysvol.img, 300000 files)
+#
+# What it holds (contents are small and synthetic):
+#   Windows/System32        SYS32 files (5,000+ at full scale)
+#   Windows/WinSxS          40,000+ hard links into System32, in per-"assembly" folders
+#   Users/<user>/...        the bulk of the files, in directories of a few hundred
+#   Documents and Settings  a junction to Users; Users/*/AppData/Roaming/Application Data a
+#                           junction to its parent (the walk must neither loop nor rescan)
+#   deep/...                paths longer than 260 characters
+#   ads/                    files with alternate data streams
+#   Windows/Compressed      an LZNT1-compressed folder
+#   sparse.bin              a sparse file; pagefile.sys and hiberfil.sys: large, mostly zeros
+#   EICAR planted at Users/alice/Downloads/invoice.pdf.exe and Windows/System32/drivers/evil.sys
+# Files are created in rounds interleaved with growing filler files, so `$MFT` fragments
+# (whether it grows an attribute list is printed at the end, from ntfsinfo).
+# Needs root (FUSE), ntfs-3g, attr, python3. Idempotent: skipped when OUT exists and was built
+# by this same script with the same FILES.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="${1:-$root/.cache/images/ntfs-sysvol.img}"
+files="${2:-300000}"
+stamp="$out.script-sha256"
+script_hash="$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)-$files"
+if [[ -f "$out" && -f "$stamp" && "$(cat "$stamp")" == "$script_hash" ]]; then
+    echo "ntfs-sysvol.sh: $out is up to date"
+    exit 0
+fi
+for tool in mkntfs ntfs-3g setfattr fusermount python3; do
+    command -v "$tool" >/dev/null || { echo "ntfs-sysvol.sh: missing $tool" >&2; exit 1; }
+done
+
+mkdir -p "$(dirname "$out")"
+tmp="$out.tmp.$$"
+mnt="$(mktemp -d)"
+cleanup() {
+    local i
+    for ((i = 0; i < 10; i++)); do
+        mountpoint -q "$mnt" || break
+        fusermount -u "$mnt" 2>/dev/null || sleep 1
+    done
+    mountpoint -q "$mnt" && umount -l "$mnt"
+    rmdir "$mnt" 2>/dev/null || true
+    rm -f "$tmp"
+}
+trap cleanup EXIT
+
+# Scale: System32 gets files/60 (at least 5,000 at full scale), WinSxS files/7.5 links.
+sys32=$((files / 60)); ((sys32 >= 500)) || sys32=500
+sxs=$((files * 2 / 15)); ((sxs >= 2000)) || sxs=2000
+size_mb=$((files / 100 + 1024))
+
+echo "+ mkntfs ${size_mb} MiB for $files files"
+truncate -s "${size_mb}M" "$tmp"
+mkntfs -F -Q -q -c 4096 -L vigie-sysvol "$tmp"
+ntfs-3g -o streams_interface=windows,big_writes "$tmp" "$mnt"
+start=$SECONDS
+
+# The bulk of the tree is written by one python process (far faster than a shell loop).
+MNT="$mnt" FILES="$files" SYS32="$sys32" SXS="$sxs" python3 - <<'PY'
+import os, struct
+m = os.environ["MNT"]; files = int(os.environ["FILES"])
+sys32 = int(os.environ["SYS32"]); sxs = int(os.environ["SXS"])
+eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + "EICAR-STANDARD-ANTIVIRUS" + "-TEST-FILE!$H+H*"
+count = 0
+def write(path, data):
+    global count
+    with open(path, "wb") as f:
+        f.write(data)
+    count += 1
+def filler(round_no):
+    # Grows a few big files between rounds, so the MFT's next extension lands elsewhere.
+    with open(os.path.join(m, "$filler%d" % (round_no % 4)), "ab") as f:
+        f.write(b"\0" * 65536)
+
+s32 = os.path.join(m, "Windows", "System32")
+os.makedirs(os.path.join(s32, "drivers"))
+for i in range(sys32):
+    write(os.path.join(s32, "lib%05d.dll" % i), b"MZ system32 %d\n" % i)
+    if i % 200 == 0:
+        filler(i // 200)
+write(os.path.join(s32, "drivers", "evil.sys"), eicar.encode())
+# WinSxS: hard links into System32, grouped in assembly folders of 100.
+sx = os.path.join(m, "Windows", "WinSxS")
+for i in range(sxs):
+    d = os.path.join(sx, "amd64_microsoft-windows-part%04d_31bf3856ad364e35_10.0.19041.%d_none" % (i // 100, i // 100))
+    if i % 100 == 0:
+        os.makedirs(d)
+        filler(1000 + i // 100)
+    os.link(os.path.join(s32, "lib%05d.dll" % (i % sys32)), os.path.join(d, "lib%05d.dll" % i))
+# Users: the rest, 250 files per directory.
+users = ["alice", "bob", "Default", "Public"]
+left = files - count - sxs - 50
+i = 0
+while i < left:
+    u = users[i % 4]
+    d = os.path.join(m, "Users", u, "AppData", "Local", "Cache%04d" % (i // 1000), "d%03d" % (i // 250 % 4))
+    os.makedirs(d, exist_ok=True)
+    for k in range(250):
+        if i >= left:
+            break
+        write(os.path.join(d, "f%06d.tmp" % i), b"user data %d %s\n" % (i, u.encode()))
+        i += 1
+    if (i // 250) % 20 == 0:
+        filler(2000 + i // 250)
+dl = os.path.join(m, "Users", "alice", "Downloads")
+os.makedirs(dl, exist_ok=True)
+write(os.path.join(dl, "invoice.pdf.exe"), b"prefix " + eicar.encode() + b" suffix")
+for u in users:
+    os.makedirs(os.path.join(m, "Users", u, "AppData", "Roaming", "Application Data"), exist_ok=True)
+# Long paths (> 260 characters).
+deep = os.path.join(m, "deep")
+for k in range(12):
+    deep = os.path.join(deep, "a-rather-long-directory-name-%02d" % k)
+os.makedirs(deep)
+write(os.path.join(deep, "long-path-file.txt"), b"deep\n")
+# ADS.
+ads = os.path.join(m, "ads")
+os.makedirs(ads)
+for k in range(20):
+    p = os.path.join(ads, "host%02d.txt" % k)
+    write(p, b"host %d\n" % k)
+    with open(p + ":Zone.Identifier", "wb") as f:
+        f.write(b"[ZoneTransfer]\r\nZoneId=3\r\n")
+# Sparse file, pagefile, hiberfil (mostly zeros, sparse).
+with open(os.path.join(m, "sparse.bin"), "wb") as f:
+    f.write(b"head"); f.seek(200 << 20); f.write(b"tail")
+with open(os.path.join(m, "pagefile.sys"), "wb") as f:
+    f.write(b"\1" * 4096); f.truncate(512 << 20)
+with open(os.path.join(m, "hiberfil.sys"), "wb") as f:
+    f.write(b"\0" * 4096); f.truncate(256 << 20)
+print("python wrote %d files, %d hard links" % (count, sxs))
+PY
+
+# Junctions (IO_REPARSE_TAG_MOUNT_POINT) on empty directories.
+junction() { # DIR TARGET (Windows path, e.g. C:\Users)
+    local hex
+    hex="$(python3 -c '
+import struct, sys
+t = sys.argv[1]
+sub = ("\\??\\" + t).encode("utf-16-le"); pr = t.encode("utf-16-le")
+buf = sub + b"\0\0" + pr + b"\0\0"
+body = struct.pack("<HHHH", 0, len(sub), len(sub) + 2, len(pr)) + buf
+print("0x" + (struct.pack("<IHH", 0xA0000003, len(body), 0) + body).hex())' "$2")"
+    setfattr -n system.ntfs_reparse_data -v "$hex" "$1"
+}
+mkdir "$mnt/Documents and Settings"
+junction "$mnt/Documents and Settings" 'C:\Users'
+for u in alice bob Default Public; do
+    junction "$mnt/Users/$u/AppData/Roaming/Application Data" "C:\\Users\\$u\\AppData\\Roaming"
+done
+# LZNT1-compressed folder.
+mkdir "$mnt/Windows/Compressed"
+setfattr -n system.ntfs_attrib_be -v 0x00000810 "$mnt/Windows/Compressed"
+for ((k = 0; k < 20; k++)); do
+    for ((j = 0; j < 2000; j++)); do echo "compressed line $j of file $k"; done >"$mnt/Windows/Compressed/log$k.txt"
+done
+rm -f "$mnt"/\$filler*
+sync
+fusermount -u "$mnt"
+echo "ntfs-sysvol.sh: built in $((SECONDS - start)) s"
+ntfsinfo -i 0 "$tmp" 2>/dev/null | grep -q 'ATTRIBUTE_LIST' \
+    && echo "ntfs-sysvol.sh: \$MFT has an attribute list" \
+    || echo "ntfs-sysvol.sh: \$MFT has no attribute list"
+mv "$tmp" "$out"
+echo "$script_hash" >"$stamp"
+echo "ntfs-sysvol.sh: wrote $out"
