@@ -171,3 +171,87 @@ pub(super) fn present(
     }
     Ok(((b != *boot).then_some(b), notes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A BPB of 512-byte sectors, one sector per cluster, 2 FATs of `spf` sectors.
+    fn bpb(fat32: bool, spf: u32, total16: u16, total32: u32) -> [u8; 512] {
+        let mut b = [0u8; 512];
+        b[0x0B..0x0D].copy_from_slice(&512u16.to_le_bytes());
+        b[0x0D] = 1;
+        b[0x0E..0x10].copy_from_slice(&32u16.to_le_bytes());
+        b[0x10] = 2;
+        b[0x13..0x15].copy_from_slice(&total16.to_le_bytes());
+        b[0x20..0x24].copy_from_slice(&total32.to_le_bytes());
+        if fat32 {
+            b[0x24..0x28].copy_from_slice(&spf.to_le_bytes());
+            b[0x30..0x32].copy_from_slice(&1u16.to_le_bytes());
+            b[0x52..0x5A].copy_from_slice(b"FAT32   ");
+        } else {
+            b[0x11..0x13].copy_from_slice(&512u16.to_le_bytes());
+            b[0x16..0x18].copy_from_slice(&u16::try_from(spf).unwrap().to_le_bytes());
+        }
+        b
+    }
+
+    fn total32(b: &[u8; 512]) -> u64 {
+        le32(b, 0x20)
+    }
+
+    #[test]
+    fn undersized_fat32_is_shown_to_fatfs_with_the_fat32_minimum() {
+        let b = bpb(true, 252, 32768, 0);
+        let data = 32 + 2 * 252;
+        let c = count(&b, data, 252, 1);
+        assert_eq!(
+            (c.source, c.clusters, c.fat32),
+            (CountSource::Field16, 32768 - data, true)
+        );
+        let (shown, notes) = present(&b, &c, data, 1, 32).unwrap();
+        let shown = shown.unwrap();
+        assert_eq!(le16(&shown, 0x13), 0);
+        assert_eq!(total32(&shown) - data, FATFS_FAT32_MIN);
+        assert!(
+            notes[0].contains("under the specification's minimum"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn sector_count_in_the_64_bit_field_or_from_the_fat_size() {
+        let mut b = bpb(true, 2000, 0, 0);
+        let data = 32 + 2 * 2000;
+        b[0x52..0x5A].copy_from_slice(&200_000u64.to_le_bytes());
+        let c = count(&b, data, 2000, 1);
+        assert_eq!(
+            (c.source, c.clusters),
+            (CountSource::Field64, 200_000 - data)
+        );
+        let (shown, notes) = present(&b, &c, data, 1, 32).unwrap();
+        assert_eq!(total32(&shown.unwrap()), 200_000);
+        assert!(notes.iter().any(|n| n.contains("64-bit")));
+        // No count: what the FAT holds (2000 sectors of 128 entries, minus 2).
+        b[0x52..0x5A].copy_from_slice(b"FAT32   ");
+        let c = count(&b, data, 2000, 1);
+        assert_eq!((c.source, c.clusters), (CountSource::FatSize, 256_000 - 2));
+        // A count larger than the FAT can describe is clamped to it, as in Linux.
+        let b = bpb(true, 2000, 0, 1_000_000);
+        assert_eq!(count(&b, data, 2000, 1).clusters, 256_000 - 2);
+    }
+
+    #[test]
+    fn fat16_beyond_the_fatfs_limit_is_cut_and_ordinary_volumes_are_untouched() {
+        let data = 32 + 2 * 256 + 32;
+        let b = bpb(false, 256, 0, u32::try_from(data + 65_530).unwrap());
+        let c = count(&b, data, 256, 1);
+        assert_eq!((c.fat32, c.clusters), (false, 65_530));
+        let (shown, notes) = present(&b, &c, data, 1, 32).unwrap();
+        assert_eq!(total32(&shown.unwrap()) - data, FATFS_FAT32_MIN - 1);
+        assert!(notes[0].contains("only the first"), "{notes:?}");
+        let b = bpb(false, 256, u16::try_from(data + 5000).unwrap(), 0);
+        let c = count(&b, data, 256, 1);
+        assert_eq!(present(&b, &c, data, 1, 32).unwrap(), (None, Vec::new()));
+    }
+}
