@@ -192,5 +192,13 @@ if ((scaling)); then
 	echo "Time per file in one directory (static musl build; flat from 1,000 to 50,000 = linear cost)"
 	column -t -s $'\t' "$sres"
 fi
+# Seek figure (ext4): backward jumps between consecutive files' first blocks, in directory-entry
+# order (a walk by name) and in the order the walker reads (each directory sorted by first block).
+echo
+echo "Seek figure (ext4; backward jumps between files, entry order vs the order read)"
+for k in ext4-htree ext4-linear; do
+	(cd "$ROOT" && VIGIE_SEEK_IMAGE=$SB/$k.img cargo test -q -p scanner --lib seek_figure -- --ignored --nocapture 2>/dev/null |
+		grep '^seek figure') || log "seek figure of $k: cargo test failed"
+done
 echo
 echo "Raw figures: $res${sres:+ $sres}"
