@@ -120,19 +120,23 @@ if ((use_yr)) && { ! [ -x "$YR" ] || ! "$YR" --version 2>/dev/null | grep -q '1\
 fi
 
 
-# timed CMD...: runs CMD $runs times; sets T_MED (median wall seconds) and T_RSS (max KiB).
+# timed CMD...: runs CMD $runs times; sets T_MED (median wall seconds), T_CPU (median user +
+# system CPU seconds, the figure that stays meaningful on a machine shared with other work)
+# and T_RSS (max KiB).
 timed() {
-	local times=() rss=0 i t0 t1 kb
+	local times=() cpus=() rss=0 i t0 t1 kb u sy
 	for ((i = 0; i < runs; i++)); do
 		t0=$(date +%s.%N)
-		/usr/bin/time -f '%M' -o "$WORK/rss" "$@" >"$WORK/out" 2>"$WORK/err" || true
+		/usr/bin/time -f '%M %U %S' -o "$WORK/rss" "$@" >"$WORK/out" 2>"$WORK/err" || true
 		t1=$(date +%s.%N)
 		grep -q panicked "$WORK/err" && log "PANIC in $*: $(grep -m1 panicked "$WORK/err")"
-		kb=$(tail -1 "$WORK/rss")
+		read -r kb u sy < <(tail -1 "$WORK/rss")
 		((kb > rss)) && rss=$kb
 		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')")
+		cpus+=("$(awk -v a="$u" -v b="$sy" 'BEGIN { printf "%.2f", a + b }')")
 	done
 	T_MED=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	T_CPU=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 	T_RSS=$rss
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
@@ -144,24 +148,29 @@ log "threads $T, $runs runs each, page cache warm"
 warm "$SB"/*.img
 tar -cf - -C "$SB/corpus" . | cat >/dev/null
 yr_s=0
+yr_cpu=0
 yr_rss=0
 if ((use_yr)); then
 	timed "$YR" scan -r -p "$T" "$EICAR_RULE" "$SB/corpus"
 	yr_s=$T_MED
+	yr_cpu=$T_CPU
 	yr_rss=$((T_RSS / 1024))
 fi
 res=$SB/results-$(date -u +%Y%m%dT%H%M%SZ).tsv
-printf 'fs\tfiles\tglibc_s\tmusl_s\tmusl_over_glibc\tyr_s\tyr_over_glibc\tyr_over_musl\tglibc_rss_mib\tmusl_rss_mib\tyr_rss_mib\n' >"$res"
+printf 'fs\tfiles\tglibc_s\tmusl_s\tmusl_over_glibc\tglibc_cpu_s\tmusl_cpu_s\tmusl_over_glibc_cpu\tyr_s\tyr_cpu_s\tyr_over_glibc\tyr_over_musl\tglibc_rss_mib\tmusl_rss_mib\tyr_rss_mib\n' >"$res"
 for k in "${KINDS[@]}"; do
 	img=$SB/$k.img
 	timed "$GLIBC" scan --json --threads "$T" --rules "$EICAR_RULE" "$img"
 	g=$T_MED
+	gc=$T_CPU
 	g_rss=$((T_RSS / 1024))
 	n=$(files_of)
 	timed "$MUSL" scan --json --threads "$T" --rules "$EICAR_RULE" "$img"
 	m=$T_MED
+	mc=$T_CPU
 	m_rss=$((T_RSS / 1024))
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "$n" "$g" "$m" "$(ratio "$m" "$g")" "$yr_s" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "$n" "$g" "$m" "$(ratio "$m" "$g")" \
+		"$gc" "$mc" "$(ratio "$mc" "$gc")" "$yr_s" "$yr_cpu" \
 		"$(ratio "$yr_s" "$g")" "$(ratio "$yr_s" "$m")" "$g_rss" "$m_rss" "$yr_rss" >>"$res"
 done
 echo
@@ -170,17 +179,26 @@ column -t -s $'\t' "$res"
 
 if ((scaling)); then
 	sres=$SB/scaling-$(date -u +%Y%m%dT%H%M%SZ).tsv
-	printf 'fs\tfiles_in_one_dir\tmusl_s\tus_per_file\n' >"$sres"
+	printf 'fs\tfiles_in_one_dir\tmusl_s\tus_per_file\tmusl_cpu_s\tcpu_us_per_file\n' >"$sres"
 	for n in 1000 50000; do
 		for k in "${KINDS[@]}"; do
 			warm "$SB/one-$n-$k.img"
 			timed "$MUSL" scan --json --threads "$T" --rules "$EICAR_RULE" "$SB/one-$n-$k.img"
-			printf '%s\t%s\t%s\t%s\n' "$k" "$n" "$T_MED" "$(awk -v t="$T_MED" -v n="$n" 'BEGIN { printf "%.1f", t / n * 1e6 }')" >>"$sres"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "$n" "$T_MED" "$(awk -v t="$T_MED" -v n="$n" 'BEGIN { printf "%.1f", t / n * 1e6 }')" \
+				"$T_CPU" "$(awk -v t="$T_CPU" -v n="$n" 'BEGIN { printf "%.1f", t / n * 1e6 }')" >>"$sres"
 		done
 	done
 	echo
 	echo "Time per file in one directory (static musl build; flat from 1,000 to 50,000 = linear cost)"
 	column -t -s $'\t' "$sres"
 fi
+# Seek figure (ext4): backward jumps between consecutive files' first blocks, in directory-entry
+# order (a walk by name) and in the order the walker reads (each directory sorted by first block).
+echo
+echo "Seek figure (ext4; backward jumps between files, entry order vs the order read)"
+for k in ext4-htree ext4-linear; do
+	(cd "$ROOT" && VIGIE_SEEK_IMAGE=$SB/$k.img cargo test -q -p scanner --lib seek_figure -- --ignored --nocapture 2>/dev/null |
+		grep '^seek figure') || log "seek figure of $k: cargo test failed"
+done
 echo
 echo "Raw figures: $res${sres:+ $sres}"
