@@ -98,8 +98,23 @@ fn kernel_files(img: &Path) -> Option<BTreeMap<String, (u64, String)>> {
         return None;
     }
     let files = tree_files(dir.path());
-    let st = Command::new("umount").arg(dir.path()).status().unwrap();
-    assert!(st.success(), "umount {}", dir.path().display());
+    // A just-used mount can be busy for a moment (udev probing the loop device): retry, then
+    // detach lazily (read-only, nothing to flush).
+    let unmounted = (0..20).any(|_| {
+        let ok = Command::new("umount")
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+        ok
+    }) || Command::new("umount")
+        .arg("-l")
+        .arg(dir.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(unmounted, "umount {}", dir.path().display());
     // lost+found is root-only and empty: nothing to drop.
     Some(files)
 }
