@@ -15,6 +15,7 @@ pub mod fs;
 pub mod hostinfo;
 pub mod init;
 pub mod io;
+pub mod persist;
 pub mod privacy;
 pub mod record;
 pub mod report;

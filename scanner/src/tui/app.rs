@@ -383,7 +383,7 @@ impl App {
                     return Action::Save;
                 }
             }
-            Record::Host(_) => {}
+            Record::Host(_) | Record::Persistence(_) => {}
         }
         Action::None
     }
