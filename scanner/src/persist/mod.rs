@@ -41,9 +41,17 @@ pub struct Raw {
     pub start: Option<u32>,
 }
 
-/// Lower-case volume paths of the files seen, for "does the target exist".
+/// The files seen on a volume, for "does the target exist": a 64-bit hash of each lower-case
+/// path (a million files cost ~16 MiB, not the paths themselves).
 #[derive(Debug, Default)]
-pub struct Seen(HashSet<String>);
+pub struct Seen(HashSet<u64>);
+
+fn path_hash(path: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    path.to_ascii_lowercase().hash(&mut h);
+    h.finish()
+}
 
 impl Seen {
     /// Most paths remembered (beyond, existence is unknown rather than wrong).
@@ -54,13 +62,13 @@ impl Seen {
         if self.0.len() >= Self::MAX {
             return false;
         }
-        self.0.insert(path.to_ascii_lowercase());
+        self.0.insert(path_hash(path));
         true
     }
 
     /// Whether the path was seen (case-insensitive).
     pub fn has(&self, path: &str) -> bool {
-        self.0.contains(&path.to_ascii_lowercase())
+        self.0.contains(&path_hash(path))
     }
 
     /// Whether the set is complete (not capped).
