@@ -25,6 +25,7 @@ pub mod init {
     pub mod logpart;
 }
 pub mod io;
+pub mod persist;
 pub mod privacy;
 pub mod record;
 pub mod report;

@@ -41,7 +41,13 @@ fn main() -> ExitCode {
                 human = HumanSink::default();
                 &mut human
             };
-            let summary = engine.scan_paths(&args.targets, sink, &cancel);
+            let mut tee = vigie::persist::Tee {
+                inner: sink,
+                findings: Vec::new(),
+            };
+            let summary = engine.scan_paths(&args.targets, &mut tee, &cancel);
+            // Autostart entries after the scan, so that each is joined to its target's findings.
+            vigie::persist::report(&args.targets, &tee.findings, tee.inner);
             ExitCode::from(u8::try_from(summary.verdict.exit_code()).unwrap_or(2))
         }
         Command::Report(args) => {

@@ -199,6 +199,14 @@ pub fn pseudonymise_line(line: &str, key: &[u8]) -> String {
             }
         }
         Record::Host(h) => h.pseudonymised = true,
+        Record::Persistence(p) => {
+            // Windows commands use `\`: seen as `/` so that profile folders are found.
+            p.source = pseudonymise_text(&p.source.replace('\\', "/"), key);
+            p.command = pseudonymise_text(&p.command.replace('\\', "/"), key);
+            if let Some(t) = &mut p.target {
+                *t = pseudonymise_path(t, key);
+            }
+        }
         Record::Summary(_) => return line.to_string(),
     }
     r.to_json_line()

@@ -42,6 +42,25 @@ impl Sink for HumanSink {
         self.clear_progress();
         let mut out = std::io::stdout().lock();
         let _ = match record {
+            Record::Persistence(p) => writeln!(
+                out,
+                "autostart {} {}: {} -> {}{}{}{}",
+                p.kind,
+                p.source,
+                p.command,
+                p.target.as_deref().unwrap_or("?"),
+                if p.missing { " [missing]" } else { "" },
+                if p.user_writable {
+                    " [user-writable]"
+                } else {
+                    ""
+                },
+                if p.matched.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [matched: {}]", p.matched.join(", "))
+                }
+            ),
             Record::Host(h) => writeln!(
                 out,
                 "scan {} by scanner {}, rules {} ({} rules)",

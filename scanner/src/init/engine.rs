@@ -44,7 +44,16 @@ pub fn scan_host(
     ));
     engine.capture(crate::hostinfo::CAPTURE, crate::hostinfo::CAPTURE_MAX);
     let cancel = AtomicBool::new(false);
-    let summary = engine.scan_paths(targets, sink, &cancel);
+    let mut tee = crate::persist::Tee {
+        inner: sink,
+        findings: Vec::new(),
+    };
+    let summary = engine.scan_paths(targets, &mut tee, &cancel);
+    let sink = tee.inner;
+    // Autostart entries (host-disk content: read here, in the child), joined to the findings.
+    if !summary.cancelled {
+        crate::persist::report(targets, &tee.findings, sink);
+    }
     if let Some(mut h) = host {
         // Machine names come from host-disk content: parsed here, in the child, never in PID 1.
         let captured = engine.take_captured();

@@ -66,7 +66,7 @@ pub fn parse_record(text: &str, source: &str) -> Option<Scan> {
             Record::Volume(v) => volumes.push(v),
             Record::Finding(f) => findings.push(f),
             Record::Summary(s) => summary = Some(s),
-            Record::Disk(_) => {}
+            Record::Disk(_) | Record::Persistence(_) => {}
         }
     }
     if !any {

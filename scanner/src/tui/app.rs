@@ -386,7 +386,7 @@ impl App {
                     return Action::Save;
                 }
             }
-            Record::Host(_) => {}
+            Record::Host(_) | Record::Persistence(_) => {}
         }
         Action::None
     }
