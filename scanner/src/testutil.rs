@@ -45,7 +45,11 @@ pub fn oracle(rel: &str) -> PathBuf {
     let dst = cache_dir().join("oracles").join(stem);
     if !dst.exists() {
         std::fs::create_dir_all(dst.parent().expect("parent")).expect("mkdir");
-        let tmp = dst.with_extension(format!("tmp{}", std::process::id()));
+        // Tests of one binary run as threads of one process: the temporary name must differ
+        // per call too, or two tests unpacking the same oracle rename each other's file.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dst.with_extension(format!("tmp{}-{n}", std::process::id()));
         let out = Command::new(tool)
             .args(["-d", "-c"])
             .arg(&src)

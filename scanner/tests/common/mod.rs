@@ -120,7 +120,10 @@ fn produce_once(dst: &Path, what: &str, script: &str) {
         return;
     }
     std::fs::create_dir_all(dst.parent().expect("parent")).expect("mkdir cache");
-    let tmp = dst.with_extension(format!("tmp{}", std::process::id()));
+    // Tests run as threads of one process: the temporary name differs per call.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dst.with_extension(format!("tmp{}-{n}", std::process::id()));
     let status = Command::new("sh")
         .arg("-c")
         .arg(script)
