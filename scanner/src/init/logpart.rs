@@ -343,7 +343,7 @@ pub fn human_report(host: &HostRecord, lines: &[String]) -> String {
         w(format!(
             "  - {} : {} (volume {}) sha256={} {} octets/bytes",
             f.rule,
-            f.path,
+            f.location(),
             f.volume
                 .map(|v| v.to_string())
                 .unwrap_or_else(|| "-".into()),

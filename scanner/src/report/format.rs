@@ -133,7 +133,13 @@ fn text(f: &Fleet) -> String {
             changes_text(m)
         );
         for fd in l.findings.iter().take(20) {
-            let _ = writeln!(o, "      {} {} sha256={}", fd.rule, fd.path, fd.sha256);
+            let _ = writeln!(
+                o,
+                "      {} {} sha256={}",
+                fd.rule,
+                fd.location(),
+                fd.sha256
+            );
         }
     }
     let _ = writeln!(o, "\nPer site:");
@@ -355,14 +361,14 @@ fn ecs(f: &Fleet) -> String {
                         "module": "vigie", "dataset": "vigie.finding", "id": h.scan_id,
                         "severity": 8,
                     },
-                    "message": format!("{} matched {} on {}", fd.rule, fd.path, m.name),
+                    "message": format!("{} matched {} on {}", fd.rule, fd.location(), m.name),
                     "host": host, "observer": observer,
                     "labels": {"site": h.site},
                     "file": {"path": fd.path, "size": fd.size, "hash": {"sha256": fd.sha256},
                              "device": fd.disk},
                     "rule": {"name": fd.rule, "ruleset": fd.namespace},
                     "vigie": {"kind": fd.kind, "volume": fd.volume, "stream": fd.stream,
-                              "scan_mode": fd.mode},
+                              "scan_mode": fd.mode, "member": fd.member},
                 });
                 o.push_str(&ev.to_string());
                 o.push('\n');
@@ -463,6 +469,11 @@ fn cef(f: &Fleet) -> String {
                     cef_value(&fd.sha256),
                     cef_value(&fd.namespace)
                 );
+                if let Some(member) = &fd.member {
+                    // Inside a container (issue 13): the member path, `//` between levels.
+                    o.pop();
+                    let _ = writeln!(o, " cs5Label=member cs5={}", cef_value(member));
+                }
             }
         }
     }

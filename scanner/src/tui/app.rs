@@ -657,6 +657,7 @@ mod tests {
             skipped,
             errors: 0,
             cancelled,
+            members: Default::default(),
         }
     }
 

@@ -485,7 +485,7 @@ fn progress(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
                 " ! {}  {}",
                 fnd.rule,
                 elide(
-                    &fnd.path,
+                    &fnd.location(),
                     (rest.width as usize).saturating_sub(fnd.rule.len() + 6)
                 )
             ),
@@ -673,7 +673,7 @@ fn verdict(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
             .iter()
             .map(|fnd| {
                 let room = w.saturating_sub(fnd.rule.chars().count() + 6);
-                format!("{}: {}", fnd.rule, elide(&fnd.path, room))
+                format!("{}: {}", fnd.rule, elide(&fnd.location(), room))
             })
             .collect(),
         Verdict::Incomplete => not_scanned_lines(app, t),
@@ -740,7 +740,10 @@ fn details(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
                             format!(" {} ({}) {}{vol}", fnd.rule, fnd.namespace, fnd.disk),
                             BAD,
                         ),
-                        Line::from(format!("   {}", elide(&fnd.path, w.saturating_sub(4)))),
+                        Line::from(format!(
+                            "   {}",
+                            elide(&fnd.location(), w.saturating_sub(4))
+                        )),
                         Line::styled(
                             format!(
                                 "   sha256 {}",
