@@ -33,7 +33,11 @@ pub fn looks_like(data: &[u8], ext: &str) -> bool {
         return true;
     }
     if lower.starts_with("from ") {
-        return has("\nfrom:") && (has("\ndate:") || has("\nreceived:"));
+        return has("\nfrom:")
+            && (has("\ndate:")
+                || has("\nreceived:")
+                || has("\nmime-version:")
+                || has("\ncontent-type:"));
     }
     HEADERS.iter().any(|h| lower.starts_with(h))
         && (has("\nmime-version:") || has("\ncontent-type:"))

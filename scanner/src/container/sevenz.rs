@@ -25,6 +25,8 @@ fn map_err(e: sevenz_rust2::Error) -> ContainerError {
     use sevenz_rust2::Error as E;
     match e {
         E::PasswordRequired | E::MaybeBadPassword(_) => ContainerError::Encrypted,
+        // Built without the AES coder: an AES-encrypted archive (headers or members).
+        E::UnsupportedCompressionMethod(m) if m.contains("AES") => ContainerError::Encrypted,
         E::UnsupportedCompressionMethod(m) => ContainerError::Unsupported(format!("7z method {m}")),
         E::Unsupported(m) => ContainerError::Unsupported(format!("7z: {m}")),
         E::MaxMemLimited { actaul_kb, .. } => {

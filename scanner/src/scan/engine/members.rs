@@ -297,9 +297,23 @@ impl Run<'_, '_> {
                         let note = format!("{}: {why}", self.location(path, stream));
                         let nest = &mut self.nest;
                         self.slots[slot].note_member(nest, note);
+                        // A bomb: stop expanding this top-level file at every depth.
+                        if why.contains("bomb") {
+                            budget.set(0);
+                        }
                     }
                     if budget.get() == 0 {
-                        flow = ControlFlow::Break(());
+                        self.nest.stack.pop();
+                        self.container_skip(
+                            slot,
+                            SkipReason::ArchiveLimit,
+                            format!(
+                                "{}: expansion stopped (compression bomb?): the rest of this container not scanned",
+                                self.location(path, stream)
+                            ),
+                        );
+                        self.report_progress(slot, path);
+                        return ControlFlow::Break(());
                     }
                 }
             }
