@@ -107,6 +107,7 @@ fn build_formats(work: &Path) -> PathBuf {
         for f in newc odc bin crc; do echo eicar.com | cpio -o -H $f --quiet > $T/$f.cpio; done
         mkdir -p iso/docs && cp eicar.com iso/docs/eicar.com
         genisoimage -quiet -J -o $T/disc.iso iso
+        gcab -c -z $T/mszip.cab eicar.com
         # A raw FAT image and a fixed VHD of it.
         mkfs.fat -C -n IMG raw.img 4096 >/dev/null
         mcopy -i raw.img eicar.com ::/eicar.com
@@ -158,6 +159,7 @@ fn eicar_is_found_inside_every_supported_format_and_named_by_member() {
         ("/bin.cpio", "eicar.com"),
         ("/crc.cpio", "eicar.com"),
         ("/disc.iso", "docs/eicar.com"),
+        ("/mszip.cab", "eicar.com"),
         ("/disk.img", "eicar.com"),
         ("/disk.vhd", "eicar.com"),
         ("/mail.eml", "facture.pdf.exe"),
@@ -512,6 +514,9 @@ fn side_by_side_with_clamav_on_its_test_files() {
         "clam.bin-le.cpio",
         "clam.bin-be.cpio",
         "clam.exe.mbox.base64",
+        "clam.mail",
+        "clam.cab",
+        "clam.ole.doc",
     ] {
         assert!(
             vigie.contains(&f.to_string()),

@@ -18,6 +18,7 @@
 //! components removed); nested members are joined with [`SEP`] (`//`), which a normalised
 //! member name never contains: `inner.zip//scan/facture.pdf.exe`.
 
+pub mod cab;
 pub mod cpio;
 pub mod disk;
 pub mod iso;
@@ -64,9 +65,11 @@ pub enum Kind {
     Cpio,
     /// ISO 9660 (with Joliet names).
     Iso,
+    /// Microsoft Cabinet (stored, MSZIP, LZX).
+    Cab,
     /// A disk image found as a file (raw `.img`, fixed VHD).
     DiskImage,
-    /// Recognised, not decoded here (RAR, CAB, dynamic VHD, VHDX, VMDK, UDF-only).
+    /// Recognised, not decoded here (RAR, dynamic VHD, VHDX, VMDK).
     Unsupported(&'static str),
 }
 
@@ -85,6 +88,7 @@ impl Kind {
             Self::Mail => "mail",
             Self::Cpio => "cpio",
             Self::Iso => "iso9660",
+            Self::Cab => "cab",
             Self::DiskImage => "disk image",
             Self::Unsupported(n) => n,
         }
@@ -193,7 +197,7 @@ pub fn sniff(data: &[u8], name: &str) -> Option<Kind> {
         return Some(Kind::Unsupported("rar"));
     }
     if at(0, b"MSCF\x00\x00\x00\x00") {
-        return Some(Kind::Unsupported("cab"));
+        return Some(Kind::Cab);
     }
     if at(0x8001, b"CD001") {
         return Some(Kind::Iso);
@@ -232,6 +236,7 @@ pub fn open<'a>(
         Kind::Mail => Box::new(mail::open(data)),
         Kind::Cpio => Box::new(cpio::open(data)),
         Kind::Iso => Box::new(iso::open(data)?),
+        Kind::Cab => Box::new(cab::open(data)?),
         Kind::DiskImage => Box::new(disk::open(data)?),
         Kind::Unsupported(name) => return Err(ContainerError::Unsupported(name.to_string())),
     })

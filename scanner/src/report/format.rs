@@ -353,7 +353,7 @@ fn ecs(f: &Fleet) -> String {
             o.push_str(&ev.to_string());
             o.push('\n');
             for fd in &s.findings {
-                let ev = json!({
+                let mut ev = json!({
                     "@timestamp": h.started,
                     "ecs": {"version": "8.11.0"},
                     "event": {
@@ -368,8 +368,12 @@ fn ecs(f: &Fleet) -> String {
                              "device": fd.disk},
                     "rule": {"name": fd.rule, "ruleset": fd.namespace},
                     "vigie": {"kind": fd.kind, "volume": fd.volume, "stream": fd.stream,
-                              "scan_mode": fd.mode, "member": fd.member},
+                              "scan_mode": fd.mode},
                 });
+                if let Some(member) = &fd.member {
+                    // Inside a container (issue 13): `//` between nested members.
+                    ev["vigie"]["member"] = json!(member);
+                }
                 o.push_str(&ev.to_string());
                 o.push('\n');
             }
