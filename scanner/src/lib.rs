@@ -5,6 +5,7 @@
 //! - [`io`]: one read-only positional-read abstraction over image files and block devices;
 //! - [`disk`]: partition tables and volume detection by signature;
 //! - [`fs`]: FAT, NTFS and ext4 walkers over pure-Rust readers, hostile-input-safe;
+//! - [`container`]: archives, disk images, OLE files and mail turned into members;
 //! - [`scan`]: rules, hash IOCs, worker threads, per-file accounting;
 //! - [`record`] and [`sink`]: the JSON Lines contract and where records go;
 //! - [`text`]: the sentences people read, per language (notes rendered from their codes).
@@ -12,6 +13,7 @@
 pub mod bundle;
 #[cfg(feature = "engine")]
 pub mod cli;
+pub mod container;
 pub mod disk;
 pub mod fs;
 pub mod hostinfo;

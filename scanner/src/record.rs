@@ -197,6 +197,64 @@ pub struct VolumeRecord {
     /// Bytes of content scanned.
     #[serde(default)]
     pub bytes: u64,
+    /// Members of containers inside this volume's files, counted apart from files.
+    #[serde(flatten, default)]
+    pub members: MemberCounts,
+}
+
+/// Members of containers (archives, disk images, OLE files, mail) found inside files,
+/// counted apart from the files so that both sums hold: `members = members_scanned +
+/// sum(members_skipped) + members_errors`. Each field is absent from a record when zero.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberCounts {
+    /// Members seen (and container-level skips: a container that could not be opened, or
+    /// the rest of one abandoned at a limit, counts as one skipped member).
+    #[serde(rename = "members", default, skip_serializing_if = "is_zero")]
+    pub seen: u64,
+    /// Members fully scanned.
+    #[serde(rename = "members_scanned", default, skip_serializing_if = "is_zero")]
+    pub scanned: u64,
+    /// Members not scanned, by reason (`archive_limit`, `encrypted`, `unsupported_archive`,
+    /// `archive_error`, `too_large`, `timeout`).
+    #[serde(
+        rename = "members_skipped",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub skipped: BTreeMap<String, u64>,
+    /// Members whose scan failed (rule engine errors).
+    #[serde(rename = "members_errors", default, skip_serializing_if = "is_zero")]
+    pub errors: u64,
+    /// Bytes of member content scanned.
+    #[serde(rename = "member_bytes", default, skip_serializing_if = "is_zero")]
+    pub bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl MemberCounts {
+    /// Adds another volume's counts.
+    pub fn add(&mut self, o: &MemberCounts) {
+        self.seen += o.seen;
+        self.scanned += o.scanned;
+        self.errors += o.errors;
+        self.bytes += o.bytes;
+        for (k, v) in &o.skipped {
+            *self.skipped.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    /// Members skipped, all reasons together.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    /// Whether some member could not be scanned (the verdict is then incomplete).
+    pub fn incomplete(&self) -> bool {
+        self.errors > 0 || self.skipped_total() > 0
+    }
 }
 
 // The records' `notes` stay English sentences (their meaning is part of the contract); each
@@ -326,6 +384,28 @@ pub struct FindingRecord {
     /// in overlapping blocks: modules, `filesize` and cross-block matches unavailable).
     #[serde(default)]
     pub mode: String,
+    /// The member inside the file at `path` when the match is in a container's member:
+    /// `/`-separated inside one container, nested containers joined by `//`
+    /// (`inner.zip//scan/facture.pdf.exe`). Absent for a plain file. `sha256` and `size` are
+    /// then the member's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+}
+
+impl FindingRecord {
+    /// `path`, then `:stream` and `//member` when present: one string for people and CSV.
+    pub fn location(&self) -> String {
+        let mut s = self.path.clone();
+        if let Some(st) = self.stream.as_deref().filter(|st| !st.is_empty()) {
+            s.push(':');
+            s.push_str(st);
+        }
+        if let Some(m) = &self.member {
+            s.push_str("//");
+            s.push_str(m);
+        }
+        s
+    }
 }
 
 /// `{"type":"summary",...}`: last line of a scan.
@@ -352,6 +432,9 @@ pub struct SummaryRecord {
     /// Whether the scan was cancelled.
     #[serde(default)]
     pub cancelled: bool,
+    /// Members of containers, all volumes together (apart from `files`).
+    #[serde(flatten, default)]
+    pub members: MemberCounts,
 }
 
 /// Which rule set a scan used: shown on the welcome screen, written in every record.
@@ -488,6 +571,7 @@ impl SummaryRecord {
             skipped: 0,
             errors: 1,
             cancelled: false,
+            members: MemberCounts::default(),
         }
     }
 }
@@ -613,6 +697,7 @@ mod tests {
             errors: 1,
             notes: vec!["dirty".into()],
             bytes: 10,
+            members: MemberCounts::default(),
         });
         let j: serde_json::Value = serde_json::from_str(&v.to_json_line()).unwrap();
         assert_eq!(j["type"], "volume");
@@ -635,6 +720,7 @@ mod tests {
             skipped: 1,
             errors: 0,
             cancelled: false,
+            members: MemberCounts::default(),
         });
         assert!(s
             .to_json_line()

@@ -31,6 +31,20 @@ fn text(s: &str) -> Vec<u8> {
     s.as_bytes().to_vec()
 }
 
+/// A harmless DICOM/PE polyglot (CVE-2019-11687): a DOS stub whose `e_lfanew` points to a
+/// `PE\0\0` signature, both inside the 128-byte preamble, then `DICM` and one file-meta
+/// element. No code: it cannot run.
+fn dicom_pe_polyglot() -> Vec<u8> {
+    let mut v = vec![0u8; 128];
+    v[..2].copy_from_slice(b"MZ");
+    v[0x3c..0x40].copy_from_slice(&0x40u32.to_le_bytes());
+    v[0x40..0x44].copy_from_slice(b"PE\0\0");
+    v.extend_from_slice(b"DICM");
+    // (0002,0010) UI "1.2.840.10008.1.2.1" (transfer syntax: explicit VR little endian).
+    v.extend_from_slice(b"\x02\x00\x10\x00UI\x14\x001.2.840.10008.1.2.1\x00");
+    v
+}
+
 /// One harmless fixture per rule.
 fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
     let eicar = format!(
@@ -39,6 +53,7 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
     );
     vec![
         ("EICAR_Test_File", text(&eicar)),
+        ("DICOM_PE_ELF_Polyglot", dicom_pe_polyglot()),
         (
             "WannaCry_Ransomware",
             pe(&[
@@ -164,7 +179,7 @@ fn every_rule_file_is_embedded_and_has_metadata() {
     embedded.sort();
     assert_eq!(on_disk, embedded, "rules/ and DEFAULT_SOURCES differ");
     let set = RuleSet::defaults().unwrap();
-    assert_eq!(set.len(), 20);
+    assert_eq!(set.len(), 21);
     for rule in set.rules.iter() {
         let keys: Vec<&str> = rule.metadata().map(|(k, _)| k).collect();
         for k in ["description", "author", "reference", "date", "severity"] {

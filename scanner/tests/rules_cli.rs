@@ -39,13 +39,13 @@ fn keygen_pack_verify_and_refusals() {
     ]);
     assert!(o.status.success(), "{}", out(&o));
     assert!(
-        out(&o).contains("20 rules from 14 files, 3 IOCs"),
+        out(&o).contains("21 rules from 15 files, 3 IOCs"),
         "{}",
         out(&o)
     );
     let o = scanner(&["rules", "verify", &p("b.vgb"), "--pubkey", &pubk, "--load"]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
-    assert!(out(&o).contains("OK ") && out(&o).contains("loaded 20 rules"));
+    assert!(out(&o).contains("OK ") && out(&o).contains("loaded 21 rules"));
     // Wrong key.
     let o = scanner(&[
         "rules",

@@ -175,6 +175,7 @@ fn finding(path: &str, rule: &str) -> FindingRecord {
         sha256: "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f".into(),
         size: 68,
         mode: "full".into(),
+        member: None,
     }
 }
 
@@ -203,6 +204,7 @@ fn volume(
         errors: 0,
         notes: note.map(|n| vec![n.to_string()]).unwrap_or_default(),
         bytes: 52 << 20,
+        members: Default::default(),
     }
 }
 
@@ -217,6 +219,7 @@ fn summary(verdict: Verdict, findings: u64, skipped: u64) -> SummaryRecord {
         skipped,
         errors: 0,
         cancelled: false,
+        members: Default::default(),
     }
 }
 

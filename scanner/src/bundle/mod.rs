@@ -259,7 +259,8 @@ fn unarchive(mut b: &[u8]) -> Result<Vec<(String, Vec<u8>)>, BundleError> {
     Ok(out)
 }
 
-/// Collects `.yar`/`.yara` sources and `.sha256` IOC lists under `src` (a directory or one
+/// Collects `.yar`/`.yara` sources and hash IOC lists (`.sha256`, `.sha1`, `.md5`, ClamAV
+/// `.hdb`/`.hsb`, `.csv`) under `src` (a directory or one
 /// file), sorted by relative path.
 pub fn collect_sources(src: &Path) -> Result<Sources, BundleError> {
     let io = |path: &Path| {
@@ -286,7 +287,10 @@ pub fn collect_sources(src: &Path) -> Result<Sources, BundleError> {
         let bytes = std::fs::read(&f).map_err(io(&f))?;
         match f.extension().and_then(|e| e.to_str()) {
             Some("yar" | "yara" | "rule") => out.rules.push((rel, bytes)),
-            Some("sha256") => out.iocs.push((rel, bytes)),
+            // Hash lists: plain digests, ClamAV lists, CSV exports (see `scan::iocs`).
+            Some("sha256" | "sha1" | "md5" | "hdb" | "hsb" | "hdu" | "hsu" | "csv") => {
+                out.iocs.push((rel, bytes))
+            }
             _ => {}
         }
     }

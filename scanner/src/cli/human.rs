@@ -111,15 +111,11 @@ impl Sink for HumanSink {
             }
             Record::Finding(f) => {
                 let line = format!(
-                    "{}{}{} [{}] {}:{} sha256={}",
+                    "{}{} [{}] {}:{} sha256={}",
                     f.volume
                         .map(|v| format!("volume {v}: "))
                         .unwrap_or_default(),
-                    f.path,
-                    f.stream
-                        .as_deref()
-                        .map(|s| format!(":{s}"))
-                        .unwrap_or_default(),
+                    f.location(),
                     if f.kind == crate::record::FindingKind::Hash {
                         "hash"
                     } else {

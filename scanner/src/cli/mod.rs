@@ -51,7 +51,9 @@ pub struct ScanArgs {
     /// Default: the embedded rule set.
     #[arg(long, value_name = "PATH")]
     pub rules: Option<PathBuf>,
-    /// SHA-256 IOC list (one hex digest per line, optional name, # comments). Repeatable.
+    /// Hash IOC list, repeatable: MD5, SHA-1 or SHA-256 digests one per line (the length
+    /// tells; optional name, # comments), ClamAV `.hdb`/`.hsb` (`hash:size:name`), or CSV
+    /// with a header row naming the hash column (MISP, abuse.ch exports).
     #[arg(long, value_name = "FILE")]
     pub hashes: Vec<PathBuf>,
     /// Print JSON Lines records on stdout (see the README for the contract).
@@ -73,6 +75,25 @@ pub struct ScanArgs {
     /// Do not scan the disks' first MiB and the volumes' boot sectors.
     #[arg(long)]
     pub no_boot_areas: bool,
+    /// Do not look inside files (archives, disk images, OLE, mail): outer bytes only.
+    #[arg(long)]
+    pub no_containers: bool,
+    /// Containers inside containers: how deep to look (a top-level file's members are 1).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_depth: u32,
+    /// Members looked at per container; the rest count as skipped (archive_limit).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_members: u64,
+    /// Largest member (uncompressed); larger ones count as skipped (archive_limit).
+    #[arg(long, value_name = "BYTES", default_value = "8G", value_parser = parse_size)]
+    pub max_member_size: u64,
+    /// Bytes one top-level file may expand to, all members and depths together.
+    #[arg(long, value_name = "BYTES", default_value = "16G", value_parser = parse_size)]
+    pub max_expanded: u64,
+    /// Compression ratio above which a member is a bomb (checked past 16 MiB expanded; a
+    /// top-level file also expands to at most this many times its size, 64 MiB at least).
+    #[arg(long, value_name = "N", default_value_t = 250)]
+    pub max_ratio: u64,
 }
 
 impl ScanArgs {
@@ -86,6 +107,14 @@ impl ScanArgs {
             skip_larger: self.skip_larger,
             timeout: Duration::from_secs(self.timeout.max(1)),
             boot_areas: !self.no_boot_areas,
+            containers: crate::container::Limits {
+                enabled: !self.no_containers,
+                max_depth: self.max_depth,
+                max_members: self.max_members.max(1),
+                max_member_size: self.max_member_size,
+                max_expanded: self.max_expanded,
+                max_ratio: self.max_ratio.max(1),
+            },
         }
     }
 }

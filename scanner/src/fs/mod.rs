@@ -40,6 +40,12 @@ pub enum SkipReason {
     Timeout,
     /// The scan was cancelled before this file was reached.
     Cancelled,
+    /// A container member over a limit (depth, members, size, expansion, ratio: a bomb).
+    ArchiveLimit,
+    /// A container (or member) in a format or method Vigie recognises but does not decode.
+    UnsupportedArchive,
+    /// A corrupt container or member.
+    ArchiveError,
 }
 
 impl SkipReason {
@@ -52,6 +58,9 @@ impl SkipReason {
             Self::UnsupportedCompression => "unsupported_compression",
             Self::Timeout => "timeout",
             Self::Cancelled => "cancelled",
+            Self::ArchiveLimit => "archive_limit",
+            Self::UnsupportedArchive => "unsupported_archive",
+            Self::ArchiveError => "archive_error",
         }
     }
 }

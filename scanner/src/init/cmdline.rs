@@ -28,6 +28,10 @@ pub struct Cmdline {
     pub rules_max_age_days: u64,
     /// `vigie.test.crash=scan|ui`: TEST ONLY, make the UI/scan child crash on purpose.
     pub test_crash: Option<crate::tui::run::Crash>,
+    /// `vigie.containers=0`, `vigie.max_depth=N`, `vigie.max_members=N`,
+    /// `vigie.max_member_size=SIZE`, `vigie.max_expanded=SIZE`, `vigie.max_ratio=N`: looking
+    /// inside files (SIZE takes K, M, G suffixes).
+    pub containers: crate::container::Limits,
     /// `vigie.*` words we did not understand (reported, never fatal).
     pub unknown: Vec<String>,
 }
@@ -47,6 +51,7 @@ impl Default for Cmdline {
             console: "tty1".into(),
             rules_max_age_days: 90,
             test_crash: None,
+            containers: crate::container::Limits::builtin(),
             unknown: Vec::new(),
         }
     }
@@ -112,6 +117,20 @@ impl Cmdline {
                     .and_then(crate::tui::run::Crash::parse)
                     .map(|k| c.test_crash = Some(k))
                     .is_some(),
+                "containers" => truthy(val).map(|b| c.containers.enabled = b).is_some(),
+                "max_depth" => num(val)
+                    .map(|n| c.containers.max_depth = n.min(64) as u32)
+                    .is_some(),
+                "max_members" => num(val)
+                    .map(|n| c.containers.max_members = n.max(1))
+                    .is_some(),
+                "max_ratio" => num(val)
+                    .map(|n| c.containers.max_ratio = n.max(1))
+                    .is_some(),
+                "max_member_size" => size(val)
+                    .map(|n| c.containers.max_member_size = n)
+                    .is_some(),
+                "max_expanded" => size(val).map(|n| c.containers.max_expanded = n).is_some(),
                 _ => false,
             };
             if !ok {
@@ -120,6 +139,14 @@ impl Cmdline {
         }
         c
     }
+}
+
+fn num(v: Option<&str>) -> Option<u64> {
+    v.and_then(|v| v.parse().ok())
+}
+
+fn size(v: Option<&str>) -> Option<u64> {
+    v.and_then(|v| crate::cli::parse_size(v).ok())
 }
 
 fn split_words(line: &str) -> Vec<String> {
@@ -193,6 +220,27 @@ mod tests {
         let bad = Cmdline::parse("vigie.lang=de vigie.console=../sda vigie.test.crash=x");
         assert_eq!(bad.unknown.len(), 3);
         assert_eq!(bad.console, "tty1");
+    }
+
+    #[test]
+    fn container_limits() {
+        let c = Cmdline::parse(
+            "vigie.max_depth=3 vigie.max_members=50 vigie.max_member_size=1G vigie.max_expanded=2G vigie.max_ratio=100",
+        );
+        let l = c.containers;
+        assert!(l.enabled && c.unknown.is_empty());
+        assert_eq!(
+            (
+                l.max_depth,
+                l.max_members,
+                l.max_member_size,
+                l.max_expanded,
+                l.max_ratio
+            ),
+            (3, 50, 1 << 30, 2 << 30, 100)
+        );
+        assert!(!Cmdline::parse("vigie.containers=0").containers.enabled);
+        assert_eq!(Cmdline::parse("vigie.max_depth=x").unknown.len(), 1);
     }
 
     #[test]

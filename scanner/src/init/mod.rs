@@ -310,6 +310,8 @@ fn mount_fs(src: &str, target: &str, fstype: &str, flags: MsFlags) -> Result<(),
 fn step_cmdline(b: &mut Boot) -> Result<(), String> {
     let s = std::fs::read_to_string("/proc/cmdline").map_err(|e| e.to_string())?;
     b.cmdline = Cmdline::parse(&s);
+    // Container limits (issue 13): the scan child is forked, it inherits them.
+    crate::container::limits::set_defaults(b.cmdline.containers);
     mirror_console(&s);
     say(&format!(
         "  auto={} debug={} settle={}s",
@@ -539,6 +541,7 @@ fn load_settings(b: &mut Boot) {
     }
     let line = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     b.cmdline = settings::merge(&text, &line);
+    crate::container::limits::set_defaults(b.cmdline.containers);
     say(&format!(
         "  settings from {}: auto={} site={} pseudonymise={}",
         settings::SETTINGS_FILE,
@@ -710,6 +713,7 @@ fn supervise_scan(
                         skipped: 0,
                         errors: 1,
                         cancelled: false,
+                        members: Default::default(),
                     });
                     if rec.verdict == Verdict::Clean {
                         rec.verdict = Verdict::Incomplete;
@@ -903,6 +907,7 @@ fn close_summary(lines: &mut Vec<String>, errors: u64) -> Verdict {
             skipped: 0,
             errors: errors.max(1),
             cancelled: true,
+            members: Default::default(),
         })
         .to_json_line(),
     );
@@ -1168,6 +1173,7 @@ mod tests {
             skipped: 0,
             errors: 0,
             cancelled: false,
+            members: Default::default(),
         })
         .to_json_line()];
         assert_eq!(close_summary(&mut done, 0), Verdict::Clean);

@@ -128,7 +128,13 @@ fn text(f: &Fleet) -> String {
             changes_text(m)
         );
         for fd in l.findings.iter().take(20) {
-            let _ = writeln!(o, "      {} {} sha256={}", fd.rule, fd.path, fd.sha256);
+            let _ = writeln!(
+                o,
+                "      {} {} sha256={}",
+                fd.rule,
+                fd.location(),
+                fd.sha256
+            );
         }
     }
     let _ = writeln!(o, "\nPer site:");
@@ -407,7 +413,7 @@ fn ecs(f: &Fleet) -> String {
                     json!({"path": path, "name": name, "size": fd.size,
                            "hash": {"sha256": fd.sha256}, "device": fd.disk})
                 };
-                let ev = json!({
+                let mut ev = json!({
                     "@timestamp": h.started,
                     "ecs": {"version": "8.11.0"},
                     "event": {
@@ -429,6 +435,10 @@ fn ecs(f: &Fleet) -> String {
                               "stream": fd.stream, "area": is_area(&fd.path).then_some(&fd.path),
                               "scan_mode": fd.mode},
                 });
+                if let Some(member) = &fd.member {
+                    // Inside a container (issue 13): `//` between nested members.
+                    ev["vigie"]["member"] = json!(member);
+                }
                 o.push_str(&prune(ev).to_string());
                 o.push('\n');
             }
@@ -546,6 +556,8 @@ fn cef(f: &Fleet) -> String {
                 cef_ext(&mut o, "fileHash", &fd.sha256);
                 cef_custom(&mut o, 4, "ruleset", &fd.namespace);
                 cef_custom(&mut o, 5, "stream", fd.stream.as_deref().unwrap_or(""));
+                // Inside a container (issue 13): the member path, `//` between levels.
+                cef_custom(&mut o, 6, "member", fd.member.as_deref().unwrap_or(""));
                 o.push('\n');
             }
         }

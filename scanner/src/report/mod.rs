@@ -379,7 +379,7 @@ pub struct Fleet {
 }
 
 fn finding_key(f: &FindingRecord) -> String {
-    format!("{} {} {}", f.rule, f.path, f.sha256)
+    format!("{} {} {}", f.rule, f.location(), f.sha256)
 }
 
 /// Merges scans into machines with totals.

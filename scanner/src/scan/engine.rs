@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
-use sha2::{Digest, Sha256};
 
 use super::iocs::HashIocs;
 use super::rules::{hex, RuleSet};
@@ -31,6 +30,8 @@ use crate::record::{
     VolumeRecord, VolumeStatus,
 };
 use crate::sink::{Progress, Sink};
+
+mod members;
 
 /// Size of the disk-level boot area scanned as `<mbr>`.
 const BOOT_AREA: u64 = 1024 * 1024;
@@ -67,6 +68,8 @@ pub struct ScanOptions {
     pub timeout: Duration,
     /// Also scan the first MiB of each disk and the boot area of each volume.
     pub boot_areas: bool,
+    /// Looking inside files (archives, images, mail): bounds, or disabled.
+    pub containers: crate::container::Limits,
 }
 
 impl Default for ScanOptions {
@@ -79,6 +82,7 @@ impl Default for ScanOptions {
             skip_larger: false,
             timeout: Duration::from_secs(60),
             boot_areas: true,
+            containers: crate::container::Limits::default(),
         }
     }
 }
@@ -269,6 +273,8 @@ struct Slot {
     pending: usize,
     /// FAT/NTFS volume: LOKI/THOR `filepath` uses backslashes.
     windows: bool,
+    /// Members of containers, counted apart from files (see `members.rs`).
+    members: crate::record::MemberCounts,
 }
 
 impl Slot {
@@ -306,8 +312,9 @@ impl Slot {
 }
 
 /// Sums of the volume records (and unopenable targets, as errors), for the summary.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct Totals {
+    members: crate::record::MemberCounts,
     files: u64,
     scanned: u64,
     bytes: u64,
@@ -333,6 +340,7 @@ struct Run<'e, 's> {
     progress: Progress,
     last_progress: Instant,
     totals: Totals,
+    nest: members::Nest,
 }
 
 impl<'e, 's> Run<'e, 's> {
@@ -365,6 +373,7 @@ impl<'e, 's> Run<'e, 's> {
             progress: Progress::default(),
             last_progress: Instant::now(),
             totals: Totals::default(),
+            nest: members::Nest::default(),
         }
     }
 
@@ -526,12 +535,14 @@ impl<'e, 's> Run<'e, 's> {
             errors: s.errors,
             notes,
             bytes: s.bytes,
+            members: s.members.clone(),
         };
         self.totals.files += s.files;
         self.totals.scanned += s.scanned;
         self.totals.bytes += s.bytes;
         self.totals.skipped += s.skipped_total();
         self.totals.errors += s.errors;
+        self.totals.members.add(&s.members);
         self.sink.record(&Record::Volume(record));
     }
 
@@ -692,6 +703,10 @@ impl<'e, 's> Run<'e, 's> {
             return;
         }
         self.engine.keep_if_captured(path, &stream, &buf);
+        // Containers (issue 13): members of this content are scanned as jobs of their own
+        // before it is handed on; the job names the member being read, if any.
+        let member = self.nest.member();
+        self.expand_members(slot, path, &stream, &buf);
         self.in_flight += 1;
         self.in_flight_bytes += buf.len() as u64;
         self.slots[slot].pending += 1;
@@ -702,6 +717,7 @@ impl<'e, 's> Run<'e, 's> {
             data: buf,
             read_error,
             windows: self.slots[slot].windows,
+            member,
         };
         if let Some(tx) = &self.jobs {
             if let Err(e) = tx.send(job) {
@@ -740,7 +756,7 @@ impl<'e, 's> Run<'e, 's> {
         for (k, v) in super::worker::file_vars(path, self.slots[slot].windows, &prefix) {
             let _ = scanner.set_global(k, v.as_str());
         }
-        let mut hasher = Sha256::new();
+        let mut hasher = super::iocs::Hasher::new(self.engine.iocs.needs());
         let mut block = prefix;
         let mut hashed = 0usize;
         let mut base = 0usize;
@@ -750,6 +766,9 @@ impl<'e, 's> Run<'e, 's> {
         loop {
             let read = read_up_to(reader, &mut block, BLOCK as u64, BLOCK as u64);
             let eof = read.is_err() || block.len() < BLOCK;
+            if base == 0 {
+                self.unopened_container(slot, path, &stream, &block);
+            }
             if let Err(e) = read {
                 outcome = Outcome::Error(e.to_string());
             }
@@ -811,6 +830,7 @@ impl<'e, 's> Run<'e, 's> {
             self.blocks = Some(scanner);
         }
         block.clear();
+        let digests = hasher.finish();
         self.complete(Done {
             slot,
             path: path.to_string(),
@@ -818,9 +838,11 @@ impl<'e, 's> Run<'e, 's> {
             data: block,
             outcome,
             hits,
-            sha256: Some(hasher.finalize().into()),
+            ioc: self.engine.iocs.find(&digests, total).cloned(),
+            sha256: Some(digests.sha256),
             bytes: total,
             blocks: true,
+            member: self.nest.member(),
         });
     }
 
@@ -844,9 +866,10 @@ impl<'e, 's> Run<'e, 's> {
                 sha256: digest.clone(),
                 size: done.bytes,
                 mode: mode.to_string(),
+                member: done.member.clone(),
             })
             .collect();
-        if let Some(ioc) = done.sha256.as_ref().and_then(|d| self.engine.iocs.get(d)) {
+        if let Some(ioc) = &done.ioc {
             findings.push(FindingRecord {
                 disk,
                 volume,
@@ -858,6 +881,7 @@ impl<'e, 's> Run<'e, 's> {
                 sha256: digest,
                 size: done.bytes,
                 mode: mode.to_string(),
+                member: done.member.clone(),
             });
         }
         for f in findings {
@@ -866,7 +890,11 @@ impl<'e, 's> Run<'e, 's> {
             self.sink.record(&Record::Finding(f));
         }
         let slot = &mut self.slots[done.slot];
-        slot.account(&done.path, &done.outcome, done.bytes);
+        if done.member.is_some() {
+            slot.account_member(&done.outcome, done.bytes);
+        } else {
+            slot.account(&done.path, &done.outcome, done.bytes);
+        }
         if slot.counts_files {
             self.progress.files += 1;
             self.progress.bytes += done.bytes;
@@ -936,10 +964,16 @@ impl<'e, 's> Run<'e, 's> {
             bytes,
             skipped,
             errors,
-        } = self.totals;
+            members,
+        } = std::mem::take(&mut self.totals);
         let verdict = if self.findings > 0 {
             Verdict::Infected
-        } else if self.incomplete || self.cancelled || skipped > 0 || errors > 0 {
+        } else if self.incomplete
+            || self.cancelled
+            || skipped > 0
+            || errors > 0
+            || members.incomplete()
+        {
             Verdict::Incomplete
         } else {
             Verdict::Clean
@@ -954,6 +988,7 @@ impl<'e, 's> Run<'e, 's> {
             skipped,
             errors,
             cancelled: self.cancelled,
+            members,
         };
         self.sink.record(&Record::Summary(summary.clone()));
         summary
@@ -1047,6 +1082,7 @@ mod tests {
     use super::*;
     use crate::io::MemDevice;
     use crate::sink::VecSink;
+    use sha2::{Digest, Sha256};
 
     fn eicar() -> Vec<u8> {
         // Built from two halves so the file itself never holds the test string.

@@ -63,6 +63,10 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
         "webshells/webshells",
         include_str!("../../../rules/webshells/webshells.yar"),
     ),
+    (
+        "medical/dicom_polyglot",
+        include_str!("../../../rules/medical/dicom_polyglot.yar"),
+    ),
 ];
 
 /// The default SHA-256 IOC lists (list name, text).

@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
-use sha2::{Digest, Sha256};
 
-use super::iocs::HashIocs;
+use super::iocs::{HashIocs, Hasher, Ioc};
 use crate::fs::{guard, SkipReason};
 
 /// One file's content, fully read, to scan.
@@ -21,6 +20,8 @@ pub(crate) struct Job {
     pub read_error: Option<String>,
     /// From a FAT/NTFS volume (Windows path style for the LOKI/THOR variables).
     pub windows: bool,
+    /// Member path inside the file when this is a container's member (see `container`).
+    pub member: Option<String>,
 }
 
 /// What became of one job.
@@ -42,9 +43,13 @@ pub(crate) struct Done {
     pub outcome: Outcome,
     pub hits: Vec<RuleHit>,
     pub sha256: Option<[u8; 32]>,
+    /// The hash indicator the content's digests match (MD5/SHA-1/SHA-256, size-checked).
+    pub ioc: Option<Ioc>,
     pub bytes: u64,
     /// Scanned in blocks mode (no modules) rather than whole.
     pub blocks: bool,
+    /// The job's member path, if any.
+    pub member: Option<String>,
 }
 
 pub(crate) fn run(
@@ -66,8 +71,14 @@ pub(crate) fn run(
             (Some(e), _) => Outcome::Error(e),
             (None, o) => o,
         };
-        let sha256 =
-            (!iocs.is_empty() || !hits.is_empty()).then(|| Sha256::digest(&job.data).into());
+        // Only the digests the loaded lists need (SHA-256 always, for the finding record).
+        let digests =
+            (!iocs.is_empty() || !hits.is_empty()).then(|| Hasher::digest(iocs.needs(), &job.data));
+        let ioc = digests
+            .as_ref()
+            .and_then(|d| iocs.find(d, job.data.len() as u64))
+            .cloned();
+        let sha256 = digests.map(|d| d.sha256);
         let bytes = job.data.len() as u64;
         let msg = Done {
             slot: job.slot,
@@ -77,8 +88,10 @@ pub(crate) fn run(
             outcome,
             hits,
             sha256,
+            ioc,
             bytes,
             blocks: false,
+            member: job.member,
         };
         if done.send(msg).is_err() {
             return;

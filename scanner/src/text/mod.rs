@@ -15,12 +15,9 @@ use std::borrow::Cow;
 use crate::record::{FindingRecord, FsKind, VolumeStatus};
 
 /// Where a finding is, for a person: `path`, `path:stream` for an NTFS alternate data
-/// stream.
+/// stream, then `//member` inside a container ([`FindingRecord::location`]).
 pub fn location(f: &FindingRecord) -> String {
-    match f.stream.as_deref() {
-        Some(s) if !s.is_empty() => format!("{}:{s}", f.path),
-        _ => f.path.clone(),
-    }
+    f.location()
 }
 
 /// A filesystem kind for a sentence: the record name (`ntfs`, `fat32`), or words when the

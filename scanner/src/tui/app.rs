@@ -660,6 +660,7 @@ mod tests {
             skipped,
             errors: 0,
             cancelled,
+            members: Default::default(),
         }
     }
 

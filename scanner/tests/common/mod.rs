@@ -571,6 +571,8 @@ pub fn check_contract(scan: &Scan, targets: &[&Path]) {
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut nfindings = 0u64;
     let mut all_volumes_scanned = true;
+    // Container members (issue 13): absent fields are zero.
+    let mut members = MemberSums::default();
     for r in recs {
         match r["type"].as_str() {
             Some("disk") => {
@@ -617,6 +619,7 @@ pub fn check_contract(scan: &Scan, targets: &[&Path]) {
                 skipped += sk;
                 errors += e;
                 bytes += u(r, "bytes");
+                members.add(r);
                 if not_fully_scanned(r) {
                     all_volumes_scanned = false;
                 }
@@ -650,6 +653,15 @@ pub fn check_contract(scan: &Scan, targets: &[&Path]) {
                 );
                 u(r, "size");
                 one_of(r, "mode", &["full", "blocks"]);
+                if let Some(m) = r.get("member") {
+                    let m = m
+                        .as_str()
+                        .unwrap_or_else(|| panic!("member is not a string in {r}"));
+                    assert!(
+                        !m.is_empty() && !m.starts_with('/') && !m.ends_with("//"),
+                        "member {m:?}"
+                    );
+                }
             }
             Some("summary") => {}
             other => panic!("unknown record type {other:?}: {r}"),
@@ -691,7 +703,32 @@ pub fn check_contract(scan: &Scan, targets: &[&Path]) {
     assert!(sum["seconds"].as_f64().is_some(), "seconds in {sum}");
     assert_eq!(sum["cancelled"], false, "not cancelled");
 
+    let mut total = MemberSums::default();
+    total.add(sum);
+    assert_eq!(
+        (total.seen, total.scanned, total.skipped, total.errors),
+        (
+            members.seen,
+            members.scanned,
+            members.skipped,
+            members.errors
+        ),
+        "summary members != sum over volumes"
+    );
     let verdict = s(sum, "verdict");
+    if verdict == "clean" {
+        assert_eq!(
+            members.skipped + members.errors,
+            0,
+            "clean verdict with members not scanned"
+        );
+    }
+    if nfindings == 0 && members.skipped + members.errors > 0 {
+        assert_eq!(
+            verdict, "incomplete",
+            "a member not scanned must not be clean"
+        );
+    }
     assert_eq!(
         verdict == "infected",
         nfindings > 0,
@@ -724,6 +761,44 @@ pub fn check_contract(scan: &Scan, targets: &[&Path]) {
         "exit status for verdict {verdict}\nstderr:\n{}",
         scan.run.stderr
     );
+}
+
+/// Member counts of a volume or summary record (absent = 0), checked to add up.
+#[derive(Debug, Default)]
+struct MemberSums {
+    seen: u64,
+    scanned: u64,
+    skipped: u64,
+    errors: u64,
+}
+
+impl MemberSums {
+    fn add(&mut self, r: &Value) {
+        let n = |f: &str| {
+            r.get(f)
+                .map_or(0, |v| v.as_u64().unwrap_or_else(|| panic!("{f} in {r}")))
+        };
+        let sk: u64 = r
+            .get("members_skipped")
+            .map(|m| {
+                m.as_object()
+                    .unwrap_or_else(|| panic!("members_skipped in {r}"))
+                    .values()
+                    .map(|v| v.as_u64().unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0);
+        let (seen, sc, e) = (n("members"), n("members_scanned"), n("members_errors"));
+        assert_eq!(
+            seen,
+            sc + sk + e,
+            "members != scanned + skipped + errors in {r}"
+        );
+        self.seen += seen;
+        self.scanned += sc;
+        self.skipped += sk;
+        self.errors += e;
+    }
 }
 
 /// Rows of an oracle manifest (`#type size md5 sha256 path`) that are regular files.

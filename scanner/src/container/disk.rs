@@ -1,0 +1,159 @@
+//! Disk images found as files (`.img`, `.raw`, `.dd`, fixed `.vhd`): opened through Vigie's
+//! own partition-table, detection and filesystem layers, read-only, as a nested target. Each
+//! file of each readable volume is a member, named `p<N>/<path>` (`<path>` alone for a
+//! filesystem on the whole image; `:stream` for NTFS named streams).
+//!
+//! Recognised without an extension only by strong signatures (a GPT header, an NTFS boot
+//! sector, a VHD footer); a bare MBR needs a disk-image extension. Dynamic and differencing
+//! VHD, VHDX and VMDK are recognised and counted `unsupported_archive`.
+
+use std::sync::Arc;
+
+use super::{member_name, ContainerError, Kind, MemberMeta, MemberVisitor, Members};
+use crate::disk::table::read_partition_table;
+use crate::fs::{guard, Content, FileMeta, FsError, Walker};
+use crate::io::{Device, MemDevice, ReadAt, Slice};
+use crate::record::{FsKind, TableKind};
+
+const IMAGE_EXTENSIONS: &[&str] = &["img", "raw", "dd", "ima", "vhd", "bin"];
+
+/// The VHD footer's disk type, when the last 512 bytes are one.
+fn vhd_type(data: &[u8]) -> Option<u32> {
+    let footer = data.get(data.len().checked_sub(512)?..)?;
+    (footer.starts_with(b"conectix"))
+        .then(|| u32::from_be_bytes([footer[60], footer[61], footer[62], footer[63]]))
+}
+
+/// Recognises a disk image.
+pub fn sniff(data: &[u8], ext: &str) -> Option<Kind> {
+    match vhd_type(data) {
+        Some(2) => return Some(Kind::DiskImage),
+        Some(3) => return Some(Kind::Unsupported("dynamic vhd")),
+        Some(4) => return Some(Kind::Unsupported("differencing vhd")),
+        _ => {}
+    }
+    if data.starts_with(b"conectix") {
+        return Some(Kind::Unsupported("dynamic vhd"));
+    }
+    let at = |off: usize, magic: &[u8]| data.get(off..off + magic.len()) == Some(magic);
+    let boot_sig = at(510, &[0x55, 0xaa]);
+    if data.len() < 64 * 1024 || !boot_sig {
+        return None;
+    }
+    if at(512, b"EFI PART") || at(3, b"NTFS    ") {
+        return Some(Kind::DiskImage);
+    }
+    IMAGE_EXTENSIONS.contains(&ext).then_some(Kind::DiskImage)
+}
+
+/// A disk image held in memory (a copy: the disk layers want an owned device).
+pub struct DiskImage {
+    dev: Device,
+}
+
+/// Copies the image (without a VHD footer) into a device.
+pub fn open(data: &[u8]) -> Result<DiskImage, ContainerError> {
+    let body = match vhd_type(data) {
+        Some(_) => &data[..data.len() - 512],
+        None => data,
+    };
+    Ok(DiskImage {
+        dev: Arc::new(MemDevice::new(body.to_vec())),
+    })
+}
+
+fn walker(fs: FsKind, dev: Device) -> Result<Box<dyn Walker>, FsError> {
+    Ok(match fs {
+        FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32 => Box::new(crate::fs::fat::open(dev)?),
+        FsKind::Ntfs => Box::new(crate::fs::ntfs::open(dev)?),
+        FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4 => Box::new(crate::fs::ext4::open(dev)?),
+        other => {
+            return Err(FsError::Unsupported {
+                fs: other.as_str(),
+                reason: "no reader".into(),
+            })
+        }
+    })
+}
+
+impl Members for DiskImage {
+    fn for_each(&mut self, visitor: &mut dyn MemberVisitor) -> Result<(), ContainerError> {
+        let table = read_partition_table(self.dev.as_ref(), None)
+            .map_err(|e| ContainerError::Corrupt(format!("disk image: {e}")))?;
+        let volumes: Vec<(Option<u32>, Device)> = if table.kind == TableKind::None {
+            vec![(None, self.dev.clone())]
+        } else {
+            table
+                .partitions
+                .iter()
+                .map(|p| {
+                    let d: Device = Arc::new(Slice::new(self.dev.clone(), p.start, p.len));
+                    (Some(p.number), d)
+                })
+                .collect()
+        };
+        let mut stopped = false;
+        let mut unreadable = Vec::new();
+        for (number, dev) in volumes {
+            if stopped {
+                break;
+            }
+            let prefix = number.map(|n| format!("p{n}/")).unwrap_or_default();
+            let fs = guard(|| crate::disk::detect::detect(dev.as_ref()))
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(FsKind::Unknown);
+            if matches!(fs, FsKind::Unknown | FsKind::Swap) && is_blank(dev.as_ref()) {
+                continue;
+            }
+            let mut w = match guard(|| walker(fs, dev)) {
+                Ok(Ok(w)) => w,
+                Ok(Err(e)) => {
+                    unreadable.push(format!("{prefix}{}: {e}", fs.as_str()));
+                    continue;
+                }
+                Err(p) => {
+                    unreadable.push(format!("{prefix}: reader crashed: {p}"));
+                    continue;
+                }
+            };
+            let mut visit = |m: &FileMeta, c: Content<'_>| {
+                let mut name = format!("{prefix}{}", m.path.trim_start_matches('/'));
+                if let Some(s) = &m.stream {
+                    name.push(':');
+                    name.push_str(s);
+                }
+                let meta = MemberMeta {
+                    name: member_name(&name),
+                    size: Some(m.size),
+                    packed: None,
+                };
+                let flow = visitor.member(&meta, c);
+                stopped |= flow.is_break();
+                flow
+            };
+            match guard(|| w.walk(&mut visit)) {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => unreadable.push(format!("{prefix}walk stopped: {e}")),
+                Err(p) => unreadable.push(format!("{prefix}reader crashed: {p}")),
+            }
+        }
+        if unreadable.is_empty() {
+            Ok(())
+        } else {
+            Err(ContainerError::Unsupported(format!(
+                "disk image volume(s): {}",
+                unreadable.join("; ")
+            )))
+        }
+    }
+}
+
+/// Whether the first 64 KiB of a volume are zeros (an empty or reserved partition).
+fn is_blank(dev: &dyn ReadAt) -> bool {
+    let mut head = vec![0u8; 64 * 1024];
+    match dev.read_at(0, &mut head) {
+        Ok(n) => head[..n].iter().all(|&b| b == 0),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,156 @@
+//! Mail: `.eml` messages (RFC 5322 + MIME) with `mail-parser` (Apache-2.0/MIT, Stalwart
+//! Labs), and mbox mailboxes split into their messages. Every non-multipart MIME part is a
+//! member, its transfer encoding (base64, quoted-printable) decoded: attachments under their
+//! file names, bodies as `part-N.txt` / `part-N.html`, attached messages as `part-N.eml`
+//! (opened in turn, one level deeper).
+
+use std::ops::ControlFlow;
+
+use super::{member_name, ContainerError, MemberMeta, MemberVisitor, Members};
+use crate::fs::Content;
+
+/// Headers that start a message (case-insensitive).
+const HEADERS: &[&str] = &[
+    "received:",
+    "return-path:",
+    "from:",
+    "date:",
+    "message-id:",
+    "mime-version:",
+    "delivered-to:",
+    "subject:",
+    "to:",
+    "x-",
+];
+
+/// Whether `data` looks like a mail or a mailbox: by extension, or an mbox `From ` line, or
+/// a first line that is a known header with a MIME or routing header in the first 4 KiB.
+pub fn looks_like(data: &[u8], ext: &str) -> bool {
+    let head = &data[..data.len().min(4096)];
+    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let has = |h: &str| lower.contains(h);
+    if matches!(ext, "eml" | "mbox" | "mbx" | "mbs") {
+        return true;
+    }
+    if lower.starts_with("from ") {
+        return has("\nfrom:")
+            && (has("\ndate:")
+                || has("\nreceived:")
+                || has("\nmime-version:")
+                || has("\ncontent-type:"));
+    }
+    HEADERS.iter().any(|h| lower.starts_with(h))
+        && (has("\nmime-version:") || has("\ncontent-type:"))
+        && (has("\nfrom:") || lower.starts_with("from:"))
+}
+
+/// A message or a mailbox.
+pub struct Mail<'a> {
+    data: &'a [u8],
+}
+
+/// Wraps the bytes (parsed as members are visited).
+pub fn open(data: &[u8]) -> Mail<'_> {
+    Mail { data }
+}
+
+/// Byte ranges of the messages of an mbox (`From ` at a line start, after a blank line or at
+/// the start); a single message gives one range.
+fn split_mbox(data: &[u8]) -> Vec<(usize, usize)> {
+    if !data.starts_with(b"From ") {
+        return vec![(0, data.len())];
+    }
+    let mut starts = vec![0usize];
+    let mut i = 0;
+    while let Some(p) = find(&data[i..], b"\n\nFrom ") {
+        let s = i + p + 2;
+        starts.push(s);
+        i = s;
+    }
+    let mut out = Vec::with_capacity(starts.len());
+    for (k, &s) in starts.iter().enumerate() {
+        let e = starts.get(k + 1).copied().unwrap_or(data.len());
+        // Skip the `From ` separator line itself.
+        let body = data[s..e]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(e, |n| s + n + 1);
+        out.push((body, e));
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+impl Members for Mail<'_> {
+    fn for_each(&mut self, visitor: &mut dyn MemberVisitor) -> Result<(), ContainerError> {
+        let messages = split_mbox(self.data);
+        if messages.len() > 1 {
+            for (n, (s, e)) in messages.into_iter().enumerate() {
+                let meta = MemberMeta {
+                    name: format!("message-{}.eml", n + 1),
+                    size: Some((e - s) as u64),
+                    packed: None,
+                };
+                let mut bytes = &self.data[s..e];
+                if let ControlFlow::Break(()) = visitor.member(&meta, Content::Data(&mut bytes)) {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+        let (s, e) = messages.first().copied().unwrap_or((0, 0));
+        let message = mail_parser::MessageParser::default()
+            .parse(&self.data[s..e])
+            .ok_or_else(|| ContainerError::Corrupt("mail: not a message".into()))?;
+        for (n, part) in message.parts.iter().enumerate() {
+            use mail_parser::{MimeHeaders, PartType};
+            let default = match &part.body {
+                PartType::Multipart(_) => continue,
+                PartType::Text(_) => format!("part-{n}.txt"),
+                PartType::Html(_) => format!("part-{n}.html"),
+                PartType::Message(_) => format!("part-{n}.eml"),
+                PartType::Binary(_) | PartType::InlineBinary(_) => format!("part-{n}.bin"),
+            };
+            let mut bytes: &[u8] = match &part.body {
+                PartType::Message(m) => m.raw_message(),
+                _ => part.contents(),
+            };
+            let name = part.attachment_name().map(member_name).unwrap_or(default);
+            let meta = MemberMeta {
+                name,
+                size: Some(bytes.len() as u64),
+                packed: None,
+            };
+            if let ControlFlow::Break(()) = visitor.member(&meta, Content::Data(&mut bytes)) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mbox_splits_on_from_lines() {
+        let m = b"From a@b Mon\nFrom: a\n\nhello\n\nFrom c@d Tue\nFrom: c\n\nbye\n";
+        let r = split_mbox(m);
+        assert_eq!(r.len(), 2);
+        assert!(m[r[0].0..r[0].1].starts_with(b"From: a"));
+        assert!(m[r[1].0..r[1].1].starts_with(b"From: c"));
+    }
+
+    #[test]
+    fn mail_is_recognised_by_headers_not_by_any_text() {
+        let eml =
+            b"From: a@b\r\nTo: c@d\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nhi";
+        assert!(looks_like(eml, ""));
+        assert!(!looks_like(b"From here on, the notes", ""));
+        assert!(looks_like(b"anything", "eml"));
+    }
+}

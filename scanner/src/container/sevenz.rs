@@ -1,0 +1,90 @@
+//! 7-Zip archives with `sevenz-rust2` (Apache-2.0), pure Rust: LZMA, LZMA2, BCJ/BCJ2, PPMd,
+//! deflate, bzip2 and the other methods it decodes. Solid blocks are decoded in order.
+//!
+//! The crate's memory limit bounds header buffers and decoder dictionaries ([`MAX_DICT`]):
+//! a hostile dictionary size is an error, not an allocation. Archives with encrypted headers
+//! or members (no password is tried) are `encrypted`.
+
+use std::io::Cursor;
+
+use sevenz_rust2::{ArchiveReader, Password};
+
+use super::{member_name, ContainerError, MemberMeta, MemberVisitor, Members};
+use crate::fs::{Content, SkipReason};
+
+/// Memory the crate may use for headers and for a decoder's dictionary (7-Zip's `-mx9` uses
+/// a 64 MiB dictionary).
+pub const MAX_DICT: u64 = 256 << 20;
+
+/// An opened 7z archive.
+pub struct SevenZ<'a> {
+    reader: ArchiveReader<Cursor<&'a [u8]>>,
+}
+
+fn map_err(e: sevenz_rust2::Error) -> ContainerError {
+    use sevenz_rust2::Error as E;
+    match e {
+        E::PasswordRequired | E::MaybeBadPassword(_) => ContainerError::Encrypted,
+        // Built without the AES coder: an AES-encrypted archive (headers or members).
+        E::UnsupportedCompressionMethod(m) if m.contains("AES") => ContainerError::Encrypted,
+        E::UnsupportedCompressionMethod(m) => ContainerError::Unsupported(format!("7z method {m}")),
+        E::Unsupported(m) => ContainerError::Unsupported(format!("7z: {m}")),
+        E::MaxMemLimited { actaul_kb, .. } => {
+            ContainerError::Limit(format!("7z needs {actaul_kb} KiB of decoder memory"))
+        }
+        other => ContainerError::Corrupt(format!("7z: {other}")),
+    }
+}
+
+/// Reads the headers, with the crate's memory limit on header buffers and decoder
+/// dictionaries ([`MAX_DICT`]); one decoding thread.
+pub fn open(data: &[u8]) -> Result<SevenZ<'_>, ContainerError> {
+    let mut reader = ArchiveReader::new_with_memory_limit(
+        Cursor::new(data),
+        Password::empty(),
+        (MAX_DICT >> 10) as usize,
+    )
+    .map_err(map_err)?;
+    reader.set_thread_count(1);
+    Ok(SevenZ { reader })
+}
+
+impl Members for SevenZ<'_> {
+    fn for_each(&mut self, visitor: &mut dyn MemberVisitor) -> Result<(), ContainerError> {
+        let mut stopped = false;
+        let r = self.reader.for_each_entries(|entry, reader| {
+            if stopped {
+                return Ok(false);
+            }
+            if entry.is_directory() || !entry.has_stream() {
+                return Ok(true);
+            }
+            let meta = MemberMeta {
+                name: member_name(entry.name()),
+                size: Some(entry.size()),
+                packed: None,
+            };
+            let flow = visitor.member(&meta, Content::Data(reader));
+            // The crate wants each entry read to its end before the next (solid blocks).
+            if flow.is_continue() {
+                let _ = super::drain(reader);
+            }
+            stopped = flow.is_break();
+            Ok(!stopped)
+        });
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) => match map_err(e) {
+                ContainerError::Encrypted => {
+                    let meta = MemberMeta {
+                        name: "<encrypted>".into(),
+                        ..MemberMeta::default()
+                    };
+                    let _ = visitor.member(&meta, Content::Skipped(SkipReason::Encrypted));
+                    Ok(())
+                }
+                other => Err(other),
+            },
+        }
+    }
+}
