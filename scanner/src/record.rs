@@ -312,6 +312,8 @@ impl Serialize for VolumeRecord {
             #[serde(skip_serializing_if = "Vec::is_empty")]
             note_codes: Vec<Note>,
             bytes: u64,
+            #[serde(flatten)]
+            members: &'a MemberCounts,
         }
         let VolumeRecord {
             disk,
@@ -327,6 +329,7 @@ impl Serialize for VolumeRecord {
             errors,
             notes,
             bytes,
+            members,
         } = self;
         Out {
             disk,
@@ -343,6 +346,7 @@ impl Serialize for VolumeRecord {
             notes,
             note_codes: Note::classify_all(notes),
             bytes: *bytes,
+            members,
         }
         .serialize(s)
     }

@@ -228,6 +228,7 @@ fn entries_from_a_built_volume() {
         sha256: "ab".into(),
         size: 2,
         mode: "full".into(),
+        member: None,
     };
     super::join_findings(&mut e2, &[f]);
     assert!(e2.iter().filter(|r| r.matched == ["EICAR"]).count() >= 2);
