@@ -928,6 +928,36 @@ pub mod tests {
         }
     }
 
+    /// A folder chain longer than the FAT specification's 65,536 entries (a crafted stick) is
+    /// refused before it is read whole into memory.
+    #[test]
+    fn an_oversized_folder_is_refused() {
+        let Some(img) = crate::init::logpart::save_tests::blank_partition(40) else {
+            return;
+        };
+        let mut vol = Vol::open_read_only(CutStore {
+            img,
+            writes: 0,
+            cut_after: None,
+            log: Vec::new(),
+        })
+        .unwrap();
+        let scans = vol.find_dir("VIGIE/scans").unwrap().unwrap();
+        assert!(vol.list(scans).is_ok());
+        // Chain the folder through enough free clusters to pass 2 MiB.
+        let n = (MAX_DIR_BYTES / vol.cluster) as u32 + 1;
+        let free: Vec<u32> = (2..vol.end).filter(|&c| vol.fat[c as usize] == 0).collect();
+        assert!(free.len() as u32 > n);
+        let mut last = *vol.chain(scans).unwrap().last().unwrap();
+        for &c in &free[..n as usize] {
+            vol.fat[last as usize] = c;
+            last = c;
+        }
+        vol.fat[last as usize] = EOC;
+        let err = vol.list(scans).unwrap_err();
+        assert!(matches!(err, FatError::Corrupt(_)), "{err}");
+    }
+
     #[test]
     fn short_names() {
         let mut t = Vec::new();
