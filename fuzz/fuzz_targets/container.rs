@@ -1,4 +1,4 @@
-//! The container layer: `sniff`, then `open` and every member read to its end through the
+//! The container layer, as the engine drives it: `sniff`, then `open` and every member read to its end through the
 //! engine's bounds (`Limited`, one expansion budget per input), members that are containers
 //! themselves opened in turn (a few levels, as the engine does). The first byte picks the
 //! outer name, which `sniff` needs for the weak-magic formats (mail, raw disk images) and
@@ -13,7 +13,7 @@ use std::rc::Rc;
 use libfuzzer_sys::fuzz_target;
 use vigie::container::limits::{Budget, Limited};
 use vigie::container::{self, Limits, MemberMeta};
-use vigie::fs::Content;
+use vigie::fs::{guard, Content};
 
 const NAMES: [&str; 8] = [
     "a.bin", "m.eml", "b.mbox", "d.img", "v.vhd", "a.tar.gz", "x.tgz", "doc.docx",
@@ -26,10 +26,12 @@ const MAX_MEMBERS: u64 = 20_000;
 const KEEP: usize = 4 << 20;
 
 fn visit(data: &[u8], name: &str, depth: u32, limits: &Limits, budget: &Budget, seen: &mut u64) {
-    let Some(kind) = container::sniff(data, name) else {
+    // Under the engine's guards (`scan/engine/members.rs`): a panic in a format's crate is
+    // contained there; one in our code still aborts (vigie_fuzz's hook).
+    let Ok(Some(kind)) = guard(|| container::sniff(data, name)) else {
         return;
     };
-    let Ok(mut members) = container::open(kind, data, name) else {
+    let Ok(Ok(mut members)) = guard(|| container::open(kind, data, name)) else {
         return;
     };
     let mut nested: Vec<(String, Vec<u8>)> = Vec::new();
@@ -68,7 +70,7 @@ fn visit(data: &[u8], name: &str, depth: u32, limits: &Limits, budget: &Budget, 
         }
         ControlFlow::Continue(())
     };
-    let _ = members.for_each(&mut each);
+    let _ = guard(|| members.for_each(&mut each));
     drop(members);
     for (n, bytes) in nested {
         visit(&bytes, &n, depth + 1, limits, budget, seen);
