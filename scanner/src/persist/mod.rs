@@ -18,12 +18,15 @@ pub mod text;
 mod volume;
 
 use std::collections::HashSet;
+#[cfg(feature = "engine")]
 use std::path::PathBuf;
 
 use crate::record::{FindingRecord, PersistenceRecord, Record};
 use crate::sink::{Progress, Sink};
 
-pub use volume::{from_walker, report_targets};
+pub use volume::from_walker;
+#[cfg(feature = "engine")]
+pub use volume::report_targets;
 
 /// Most entries reported for one volume.
 pub const MAX_ENTRIES: usize = 10_000;
@@ -197,6 +200,7 @@ impl Sink for Tee<'_> {
 
 /// Reads the autostart entries of every volume of `targets` and sends them to `sink`, joined
 /// to `findings`. Returns how many were sent.
+#[cfg(feature = "engine")]
 pub fn report(targets: &[PathBuf], findings: &[FindingRecord], sink: &mut dyn Sink) -> usize {
     let mut entries = report_targets(targets);
     join_findings(&mut entries, findings);

@@ -4,13 +4,17 @@
 
 use std::io::Read;
 use std::ops::ControlFlow;
+#[cfg(feature = "engine")]
 use std::path::PathBuf;
+#[cfg(feature = "engine")]
 use std::sync::Arc;
 
 use super::hive::{self, HiveKind};
 use super::{records, text, Raw, Seen, MAX_ENTRIES};
 use crate::fs::{guard, Content, FileMeta, Walker};
+#[cfg(feature = "engine")]
 use crate::io::{Device, ReadAt, Slice};
+#[cfg(feature = "engine")]
 use crate::record::FsKind;
 use crate::record::PersistenceRecord;
 
@@ -194,6 +198,7 @@ pub fn from_walker(
     out
 }
 
+#[cfg(feature = "engine")]
 fn open_walker(fs: FsKind, dev: Device) -> Option<Box<dyn Walker>> {
     let w: Box<dyn Walker> = match fs {
         FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32 => Box::new(crate::fs::fat::open(dev).ok()?),
@@ -205,7 +210,8 @@ fn open_walker(fs: FsKind, dev: Device) -> Option<Box<dyn Walker>> {
 }
 
 /// The autostart entries of every readable volume of every target (image or block device,
-/// opened read-only as the scan opens it).
+/// opened read-only as the scan opens it). Needs the scan's target opener (`engine`).
+#[cfg(feature = "engine")]
 pub fn report_targets(targets: &[PathBuf]) -> Vec<PersistenceRecord> {
     let mut out = Vec::new();
     for t in targets {
