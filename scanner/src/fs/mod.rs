@@ -1,8 +1,9 @@
 //! Filesystem walkers: turn a volume's bytes into a stream of files to scan.
 //!
-//! Each reader (FAT, NTFS, ext4) wraps one pure-Rust crate and hides its traps (see
-//! `crate-notes.md`): self-referencing roots, DOS 8.3 duplicates, hard links, `.`/`..`,
-//! directory cycles, compressed and encrypted data. A walker never mounts anything, never
+//! FAT and NTFS wrap a pure-Rust crate (fatfs, ntfs) and hide its traps (see `crate-notes.md`);
+//! exFAT and ext4 are read by our own code (ext4-view stays the ext4 tests' oracle). All of them
+//! handle self-referencing roots, DOS 8.3 duplicates, hard links, `.`/`..`, directory cycles,
+//! compressed and encrypted data. A walker never mounts anything, never
 //! writes, and treats every byte as hostile: a panic inside a crate is caught per file (or per
 //! directory) and becomes an error outcome, never a crashed scan.
 //!
