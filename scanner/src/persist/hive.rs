@@ -40,15 +40,6 @@ pub fn is_dirty(bytes: &[u8]) -> bool {
 
 type K<'h, 'b> = KeyNode<'h, &'b [u8]>;
 
-fn text(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .take(2048)
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
 /// A string-like value (`REG_SZ`, `REG_EXPAND_SZ`, `REG_MULTI_SZ` joined by spaces).
 fn string_value(key: &K<'_, '_>, name: &str) -> Option<String> {
     let v = key.value(name)?.ok()?;
@@ -70,7 +61,7 @@ fn value_string(v: &nt_hive::KeyValue<'_, &[u8]>) -> Option<String> {
             .join(" "),
         _ => return None,
     };
-    let s = text(&s);
+    let s = super::printable(&s);
     (!s.is_empty()).then_some(s)
 }
 
@@ -88,7 +79,7 @@ fn all_strings(key: &K<'_, '_>) -> Vec<(String, String)> {
         .filter_map(Result::ok)
         .filter_map(|v| {
             let name = v.name().ok()?.to_string_lossy();
-            Some((text(&name), value_string(&v)?))
+            Some((super::printable(&name), value_string(&v)?))
         })
         .collect()
 }
@@ -99,7 +90,7 @@ fn subkeys<'h, 'b>(key: &K<'h, 'b>) -> Vec<(String, K<'h, 'b>)> {
     };
     keys.take(MAX_SUBKEYS)
         .filter_map(Result::ok)
-        .filter_map(|k| Some((text(&k.name().ok()?.to_string_lossy()), k)))
+        .filter_map(|k| Some((super::printable(&k.name().ok()?.to_string_lossy()), k)))
         .collect()
 }
 

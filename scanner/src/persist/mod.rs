@@ -31,6 +31,17 @@ pub use volume::report_targets;
 /// Most entries reported for one volume.
 pub const MAX_ENTRIES: usize = 10_000;
 
+/// A value or line as a record keeps it: control characters dropped, at most 2,048
+/// characters, trimmed (hive values and text files alike).
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(2048)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 /// One entry as read from its source, before resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Raw {

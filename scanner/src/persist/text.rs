@@ -45,15 +45,6 @@ fn unescape_xml(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn clean(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .take(2048)
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
 /// The `<Exec>` actions of a task: `<Command>` followed by its `<Arguments>`.
 pub fn task(bytes: &[u8]) -> Vec<Raw> {
     let text = decode(bytes);
@@ -80,7 +71,7 @@ pub fn task(bytes: &[u8]) -> Vec<Raw> {
         } else {
             cmd
         };
-        let line = clean(&format!("{quoted} {args}"));
+        let line = super::printable(&format!("{quoted} {args}"));
         if !line.is_empty() {
             out.push(Raw {
                 kind: "scheduled_task",
@@ -101,7 +92,7 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = String> {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(clean)
+        .map(super::printable)
         .take(100_000)
         .collect::<Vec<_>>()
         .into_iter()

@@ -96,12 +96,7 @@ impl Run<'_, '_> {
         if !limits.enabled || !self.slots[slot].counts_files || data.is_empty() {
             return;
         }
-        let name = self
-            .nest
-            .stack
-            .last()
-            .cloned()
-            .unwrap_or_else(|| path.to_string());
+        let name = self.sniff_name(path);
         let Ok(Some(kind)) = guard(|| container::sniff(data, &name)) else {
             return;
         };
@@ -180,12 +175,7 @@ impl Run<'_, '_> {
         if !self.engine.opts.containers.enabled || !self.slots[slot].counts_files {
             return;
         }
-        let name = self
-            .nest
-            .stack
-            .last()
-            .cloned()
-            .unwrap_or_else(|| path.to_string());
+        let name = self.sniff_name(path);
         if let Ok(Some(kind)) = guard(|| container::sniff(head, &name)) {
             let location = self.location(path, stream);
             self.container_skip(
@@ -200,6 +190,15 @@ impl Run<'_, '_> {
     }
 
     /// `path[:stream][//member]` for notes.
+    /// The name a container is recognised by: the innermost member's, else the file's path.
+    fn sniff_name(&self, path: &str) -> String {
+        self.nest
+            .stack
+            .last()
+            .cloned()
+            .unwrap_or_else(|| path.to_string())
+    }
+
     fn location(&self, path: &str, stream: &Option<String>) -> String {
         let mut s = path.to_string();
         if let Some(st) = stream {
