@@ -16,6 +16,7 @@ pub mod cli;
 pub mod container;
 pub mod disk;
 pub mod fs;
+pub mod hex;
 pub mod hostinfo;
 #[cfg(feature = "engine")]
 pub mod init;

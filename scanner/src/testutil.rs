@@ -66,7 +66,7 @@ pub fn oracle(rel: &str) -> PathBuf {
 pub fn sha256_file(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     let bytes = std::fs::read(path).expect("read file to hash");
-    crate::scan::rules::hex(&Sha256::digest(&bytes))
+    crate::hex::hex(&Sha256::digest(&bytes))
 }
 
-pub use crate::scan::rules::hex;
+pub use crate::hex::hex;

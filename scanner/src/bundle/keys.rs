@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
-use super::hex;
 use super::BundleError;
+use crate::hex::hex;
 
 /// Secret key file name written by [`keygen`].
 pub const SECRET_FILE: &str = "vigie-rules.key";

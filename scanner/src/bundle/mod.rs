@@ -12,6 +12,8 @@
 //! The signature is checked before anything else of the file is parsed.
 
 pub mod keys;
+#[cfg(feature = "engine")]
+mod load;
 
 use std::path::{Path, PathBuf};
 
@@ -19,15 +21,10 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::hex::hex;
 use crate::scan::iocs::HashIocs;
 #[cfg(feature = "engine")]
-use crate::scan::rules::{hex, RuleSet};
-
-/// Lowercase hex, for the fuzz build where `scan::rules` (yara-x) is left out.
-#[cfg(not(feature = "engine"))]
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::scan::rules::RuleSet;
 
 /// First bytes of a bundle.
 pub const MAGIC: &[u8; 8] = b"VIGIEBN1";
