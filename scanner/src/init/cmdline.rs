@@ -27,7 +27,7 @@ pub struct Cmdline {
     /// `vigie.rules_max_age=DAYS`: warn on the welcome screen when the rules are older.
     pub rules_max_age_days: u64,
     /// `vigie.test.crash=scan|ui`: TEST ONLY, make the UI/scan child crash on purpose.
-    pub test_crash: Option<crate::tui::run::Crash>,
+    pub test_crash: Option<crate::fault::Crash>,
     /// `vigie.containers=0`, `vigie.max_depth=N`, `vigie.max_members=N`,
     /// `vigie.max_member_size=SIZE`, `vigie.max_expanded=SIZE`, `vigie.max_ratio=N`: looking
     /// inside files (SIZE takes K, M, G suffixes).
@@ -114,7 +114,7 @@ impl Cmdline {
                     .map(|n: u64| c.rules_max_age_days = n.min(36_500))
                     .is_some(),
                 "test.crash" => val
-                    .and_then(crate::tui::run::Crash::parse)
+                    .and_then(crate::fault::Crash::parse)
                     .map(|k| c.test_crash = Some(k))
                     .is_some(),
                 "containers" => truthy(val).map(|b| c.containers.enabled = b).is_some(),
@@ -204,7 +204,8 @@ mod tests {
 
     #[test]
     fn console_ui_options() {
-        use crate::tui::{i18n::Lang, keymap::Layout, run::Crash};
+        use crate::fault::Crash;
+        use crate::tui::{i18n::Lang, keymap::Layout};
         let c = Cmdline::parse("vigie.lang=en vigie.keymap=us vigie.console=ttyS0 vigie.rules_max_age=30 vigie.test.crash=scan");
         assert_eq!((c.lang, c.keymap), (Lang::En, Some(Layout::Us)));
         assert_eq!(c.console, "ttyS0");

@@ -21,6 +21,7 @@ use super::app::{Action, App, Event, Key};
 use super::i18n::Lang;
 use super::probe::DiskSpec;
 use super::{console, keymap, probe};
+use crate::fault::Crash;
 use crate::record::{HostRecord, Record, RulesInfo, RunMode, SummaryRecord};
 use crate::scan::{Engine, ScanOptions};
 use crate::sink::{Progress, Sink};
@@ -31,26 +32,6 @@ pub const SAVE_REQUEST: &str = "#save";
 pub const REPLY_OK: &str = "ok ";
 /// See [`REPLY_OK`].
 pub const REPLY_ERR: &str = "err ";
-
-/// Test-only fault injection (`vigie.test.crash=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Crash {
-    /// The scan process aborts after its first volume record (like a reader crash).
-    Scan,
-    /// The UI thread panics when the scan starts.
-    Ui,
-}
-
-impl Crash {
-    /// From a `vigie.test.crash=` value.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "scan" | "abort" => Some(Self::Scan),
-            "ui" | "panic" => Some(Self::Ui),
-            _ => None,
-        }
-    }
-}
 
 /// What PID 1 hands the UI child.
 #[derive(Debug, Clone)]
@@ -164,7 +145,7 @@ pub fn run_child(cfg: ChildConfig, out: File, reply: File) -> i32 {
     let tty = match console::take_tty(&console::tty_path(&tty_name)) {
         Ok(t) => t,
         Err(e) => {
-            crate::init::say(&format!("  cannot open the console {tty_name}: {e}"));
+            crate::say::say(&format!("  cannot open the console {tty_name}: {e}"));
             return 4;
         }
     };
@@ -369,7 +350,7 @@ fn spawn_scan(
             scan_thread(targets, engine, &cancel, &mut sink, &names)
         }));
         if run.is_err() {
-            crate::init::say("  the scan thread panicked: aborting the scan process");
+            crate::say::say("  the scan thread panicked: aborting the scan process");
             std::process::abort();
         }
     });
@@ -406,7 +387,7 @@ fn scan_thread(
                 Some(Err(e)) => e,
                 _ => "rules unavailable".into(),
             };
-            crate::init::say(&format!("  cannot scan: {why}"));
+            crate::say::say(&format!("  cannot scan: {why}"));
             sink.record(&Record::Summary(SummaryRecord::nothing_scanned()));
         }
     }
