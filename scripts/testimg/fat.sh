@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the FAT test images used by scanner/src/fs/fat.rs tests:
+# Builds the FAT test images used by scanner/src/fs/fat/tests:
 #   .cache/images/fat12.img, fat16.img, fat32.img, fat32-small.img (undersized FAT32)
 # Each holds the same generated tree: long names (LFN), unicode names, a deep path, a directory
 # with more entries than fit in one cluster, a multi-MiB pseudo-random file, an empty file, and a

@@ -227,11 +227,7 @@ pub fn new_compiler<'a>() -> yara_x::Compiler<'a> {
 /// Compiles `sources`; the first error fails the whole set (Vigie's own rules).
 pub fn compile_sources(origin: &str, sources: &[(String, Vec<u8>)]) -> Result<RuleSet, RulesError> {
     let mut compiler = new_compiler();
-    let mut hasher = Sha256::new();
     for (ns, bytes) in sources {
-        hasher.update(ns.as_bytes());
-        hasher.update([0]);
-        hasher.update(bytes);
         let text = String::from_utf8_lossy(bytes);
         compiler.new_namespace(ns);
         compiler
@@ -241,14 +237,26 @@ pub fn compile_sources(origin: &str, sources: &[(String, Vec<u8>)]) -> Result<Ru
                 message: e.to_string(),
             })?;
     }
-    Ok(RuleSet {
-        rules: compiler.build(),
+    Ok(from_sources(compiler.build(), origin, sources))
+}
+
+/// A rule set compiled from `sources`, identified by the SHA-256 over each namespace, a NUL
+/// and its bytes, in order.
+fn from_sources(rules: yara_x::Rules, origin: &str, sources: &[(String, Vec<u8>)]) -> RuleSet {
+    let mut hasher = Sha256::new();
+    for (ns, bytes) in sources {
+        hasher.update(ns.as_bytes());
+        hasher.update([0]);
+        hasher.update(bytes);
+    }
+    RuleSet {
+        rules,
         origin: origin.to_string(),
         sha256: hex(&hasher.finalize()),
         files: sources.len(),
         bundle: None,
         iocs: Default::default(),
-    })
+    }
 }
 
 /// Imports in `text` that this yara-x does not know.
@@ -330,21 +338,10 @@ fn add_lenient(compiler: &mut yara_x::Compiler<'_>, ns: &str, text: &str) -> Vec
 /// compiles; never fails.
 pub fn compile_lenient(origin: &str, sources: &[(String, Vec<u8>)]) -> RuleSet {
     let mut compiler = new_compiler();
-    let mut hasher = Sha256::new();
     for (ns, bytes) in sources {
-        hasher.update(ns.as_bytes());
-        hasher.update([0]);
-        hasher.update(bytes);
         add_lenient(&mut compiler, ns, &String::from_utf8_lossy(bytes));
     }
-    RuleSet {
-        rules: compiler.build(),
-        origin: origin.to_string(),
-        sha256: hex(&hasher.finalize()),
-        files: sources.len(),
-        bundle: None,
-        iocs: Default::default(),
-    }
+    from_sources(compiler.build(), origin, sources)
 }
 
 /// Compiles each file on its own (so errors are attributed) and reports what was kept.

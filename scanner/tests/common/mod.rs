@@ -1,5 +1,5 @@
 //! Helpers for the end-to-end tests of the `scanner` binary: building the test images once
-//! (`scripts/make-test-images`), unpacking third-party oracle images into the ignored cache, running
+//! (`scripts/make-test-images`), unpacking third-party oracle images into the ignored cache (the lib's own locator, included), running
 //! `scanner scan --json` with a time limit, and checking what every run must satisfy whatever the
 //! image: the JSON Lines contract, the accounting, the exit status, no panic, and the target's bytes
 //! unchanged (SHA-256 before and after).
@@ -16,6 +16,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+/// The oracle locator, the very file the unit tests use (one copy, std only); see its doc.
+#[path = "../../src/testutil/oracles.rs"]
+mod oracles;
+#[allow(unused_imports)] // each test binary uses a subset
+pub use oracles::{oracle, oracle_zip_member, oracles_dir};
 
 /// SHA-256 of the 68-byte EICAR test string.
 pub const EICAR_SHA256: &str = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f";
@@ -93,82 +99,11 @@ pub fn image(name: &str) -> PathBuf {
         .clone()
 }
 
-/// `$VIGIE_ORACLES`, or `shared/oracles` beside the checkout.
-pub fn oracles_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("VIGIE_ORACLES") {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/oracles");
-    assert!(
-        p.is_dir(),
-        "test material not found at {} (set VIGIE_ORACLES)",
-        p.display()
-    );
-    p
-}
-
 /// The ignored cache folder of these tests (`.cache/test/cli`).
 pub fn cache_dir() -> PathBuf {
     let p = repo_root().join(".cache/test/cli");
     std::fs::create_dir_all(&p).expect("create test cache");
     p
-}
-
-/// Runs a shell pipeline that writes `dst` (through a temporary name, renamed on success).
-fn produce_once(dst: &Path, what: &str, script: &str) {
-    if dst.exists() {
-        return;
-    }
-    std::fs::create_dir_all(dst.parent().expect("parent")).expect("mkdir cache");
-    // Tests run as threads of one process: the temporary name differs per call.
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dst.with_extension(format!("tmp{}-{n}", std::process::id()));
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg("sh")
-        .arg(&tmp)
-        .status()
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(status.success(), "{what} failed");
-    std::fs::rename(&tmp, dst).expect("rename unpacked oracle");
-}
-
-/// An oracle file; `.zst`, `.gz` and `.xz` files are unpacked once (sparse) into the cache.
-/// Panics if the file is missing: absent material must fail a test, not pass it.
-pub fn oracle(rel: &str) -> PathBuf {
-    let src = oracles_dir().join(rel);
-    assert!(src.exists(), "missing oracle file {}", src.display());
-    let (tool, stem) = if let Some(s) = rel.strip_suffix(".zst") {
-        ("zstd", s)
-    } else if let Some(s) = rel.strip_suffix(".gz") {
-        ("gzip", s)
-    } else if let Some(s) = rel.strip_suffix(".xz") {
-        ("xz", s)
-    } else {
-        return src;
-    };
-    let dst = cache_dir().join("oracles").join(stem);
-    let script = format!(
-        "{tool} -dc '{}' | dd of=\"$1\" bs=1M conv=sparse status=none",
-        src.display()
-    );
-    produce_once(&dst, &format!("{tool} -d {}", src.display()), &script);
-    dst
-}
-
-/// One member of a zip oracle, unpacked once (sparse) into the cache.
-pub fn oracle_zip_member(zip_rel: &str, member: &str) -> PathBuf {
-    let src = oracles_dir().join(zip_rel);
-    assert!(src.exists(), "missing oracle file {}", src.display());
-    let dst = cache_dir().join("oracles").join(member);
-    let script = format!(
-        "unzip -p '{}' '{member}' | dd of=\"$1\" bs=1M conv=sparse status=none",
-        src.display()
-    );
-    produce_once(&dst, &format!("unzip {member}"), &script);
-    dst
 }
 
 /// Lowercase hex.

@@ -275,14 +275,7 @@ fn oracle_nobodd_images() {
     let mut w = open(Arc::new(FileDevice::open(&img).unwrap())).unwrap();
     assert_eq!(w.fat_type(), fatfs::FatType::Fat32);
     assert_eq!(w.info().label.as_deref(), Some("NOBODD---32"));
-    assert!(
-        w.info()
-            .notes
-            .iter()
-            .any(|n| n.contains("under the specification's minimum")),
-        "{:?}",
-        w.info().notes
-    );
+    assert_note(&w, "under the specification's minimum");
     let walk = collect(&mut w, u64::MAX);
     assert!(manifest(&oracles_dir().join("nobodd/fat32.img.manifest.tsv")).is_empty());
     let want = manifest(&oracles_dir().join("nobodd/fat12.img.manifest.tsv"));
@@ -324,23 +317,9 @@ fn oracle_embedded_sdmmc_partitions() {
     }
 }
 
-/// DFTT images live in zip files: unpack the one `.dd` once into the test cache.
+/// DFTT images live in zip files: the one `.dd`, unpacked once into the test cache.
 fn dftt(zip: &str, member: &str) -> PathBuf {
-    let dst = crate::testutil::cache_dir().join("dftt").join(member);
-    if !dst.exists() {
-        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
-        let out = Command::new("unzip")
-            .arg("-p")
-            .arg(oracles_dir().join("dftt").join(zip))
-            .arg(member)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let tmp = dst.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, out.stdout).unwrap();
-        std::fs::rename(&tmp, &dst).unwrap();
-    }
-    dst
+    crate::testutil::oracle_zip_member(&format!("dftt/{zip}"), member)
 }
 
 #[test]
@@ -401,14 +380,7 @@ fn undersized_fat32_reads_as_linux_reads_it() {
     let mut w = open_file(&img);
     assert_eq!(w.fat_type(), fatfs::FatType::Fat32);
     assert_eq!(w.info().label.as_deref(), Some("VIGIE-SMALL"));
-    assert!(
-        w.info()
-            .notes
-            .iter()
-            .any(|n| n.contains("under the specification's minimum")),
-        "{:?}",
-        w.info().notes
-    );
+    assert_note(&w, "under the specification's minimum");
     let walk = collect(&mut w, u64::MAX);
     let errors: Vec<_> = walk
         .iter()
@@ -442,11 +414,7 @@ fn fat32_sector_count_in_the_64_bit_field_or_nowhere() {
         crate::record::FsKind::Fat32
     );
     let mut w = open_mem(img.clone()).unwrap();
-    assert!(
-        w.info().notes.iter().any(|n| n.contains("64-bit field")),
-        "{:?}",
-        w.info().notes
-    );
+    assert_note(&w, "64-bit field");
     assert_eq!(data_only(&collect(&mut w, u64::MAX)), reference);
     // No count anywhere: the FAT's size decides, as in Linux.
     img[0x52..0x5A].copy_from_slice(b"FAT32   ");
@@ -455,11 +423,7 @@ fn fat32_sector_count_in_the_64_bit_field_or_nowhere() {
         crate::record::FsKind::Fat32
     );
     let mut w = open_mem(img).unwrap();
-    assert!(
-        w.info().notes.iter().any(|n| n.contains("FAT's size")),
-        "{:?}",
-        w.info().notes
-    );
+    assert_note(&w, "FAT's size");
     assert_eq!(data_only(&collect(&mut w, u64::MAX)), reference);
     // A FAT32 whose count sits in the 16-bit field (fatfs wants it in the 32-bit one).
     let small = std::fs::read(fat_images().join("fat32-small.img")).unwrap();
@@ -467,6 +431,15 @@ fn fat32_sector_count_in_the_64_bit_field_or_nowhere() {
         le16(&small, 0x13),
         0,
         "mkfs.fat put the small count in the 16-bit field"
+    );
+}
+
+/// Fails unless one of the volume's notes contains `needle`.
+fn assert_note(w: &FatWalker, needle: &str) {
+    assert!(
+        w.info().notes.iter().any(|n| n.contains(needle)),
+        "{:?}",
+        w.info().notes
     );
 }
 
