@@ -106,10 +106,8 @@ pub fn cache_dir() -> PathBuf {
     p
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Lowercase hex: the library's one copy.
+pub use vigie::hex::hex;
 
 /// SHA-256 of bytes, lowercase hex.
 pub fn sha256_bytes(bytes: &[u8]) -> String {
