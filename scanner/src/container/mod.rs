@@ -28,6 +28,7 @@ pub mod ole;
 pub mod sevenz;
 pub mod single;
 pub mod tar;
+pub mod vdisk;
 pub mod zip;
 
 use std::io::Read;
@@ -67,9 +68,9 @@ pub enum Kind {
     Iso,
     /// Microsoft Cabinet (stored, MSZIP, LZX).
     Cab,
-    /// A disk image found as a file (raw `.img`, fixed VHD).
+    /// A disk image found as a file (raw `.img`, VHD, VHDX, sparse VMDK).
     DiskImage,
-    /// Recognised, not decoded here (RAR, dynamic VHD, VHDX, VMDK).
+    /// Recognised, not decoded here (RAR, differencing VHD, VMDK descriptors).
     Unsupported(&'static str),
 }
 
@@ -122,6 +123,11 @@ impl<F: FnMut(&MemberMeta, Content<'_>) -> ControlFlow<()>> MemberVisitor for F 
 pub trait Members {
     /// Visits every member once, in container order.
     fn for_each(&mut self, visitor: &mut dyn MemberVisitor) -> Result<(), ContainerError>;
+
+    /// Remarks on the container worth a note (a disk image's log not replayed, ...).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Why a container (as a whole) could not be opened or was abandoned part-way.
@@ -201,12 +207,6 @@ pub fn sniff(data: &[u8], name: &str) -> Option<Kind> {
     }
     if at(0x8001, b"CD001") {
         return Some(Kind::Iso);
-    }
-    if at(0, b"vhdxfile") {
-        return Some(Kind::Unsupported("vhdx"));
-    }
-    if at(0, b"KDMV") {
-        return Some(Kind::Unsupported("vmdk"));
     }
     if let Some(k) = disk::sniff(data, &ext) {
         return Some(k);
