@@ -247,7 +247,15 @@ mod tests {
         // Checksum now wrong at the end: the copy at 0 (still dynamic) is used.
         assert!(DynamicVhd::open(Arc::new(MemDevice::new(v.clone()))).is_ok());
         v[63] = 4;
-        assert!(DynamicVhd::open(Arc::new(MemDevice::new(v))).is_err());
+        assert!(DynamicVhd::open(Arc::new(MemDevice::new(v.clone()))).is_err());
+        for at in [0, end] {
+            let c = checksum(&v[at..at + 512], 64);
+            v[at + 64..at + 68].copy_from_slice(&c.to_be_bytes());
+        }
+        assert!(matches!(
+            DynamicVhd::open(Arc::new(MemDevice::new(v))),
+            Err(VdiskError::Unsupported { .. })
+        ));
         let mut v = sample(8192);
         v[512 + 33] = 0x13; // block size not a power of two
         assert!(DynamicVhd::open(Arc::new(MemDevice::new(v))).is_err());

@@ -351,6 +351,18 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_log_to_replay_is_read_as_it_is_and_noted() {
+        let mut v = sample();
+        for off in [64 * KIB as usize, 128 * KIB as usize] {
+            v[off + 48] = 1; // LogGuid
+            seal(&mut v[off..off + 4 * KIB as usize]);
+        }
+        let o = super::super::open(Arc::new(MemDevice::new(v))).unwrap();
+        assert_eq!(o.format, super::super::Format::Vhdx);
+        assert!(o.notes.iter().any(|n| n.contains("log")), "{:?}", o.notes);
+    }
+
+    #[test]
     fn a_bad_crc_falls_back_to_the_other_copy_and_parents_are_refused() {
         let mut v = sample();
         v[128 * KIB as usize + 100] ^= 1; // the newer header breaks: the older one is used

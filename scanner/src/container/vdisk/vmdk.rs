@@ -294,6 +294,41 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_at_the_end_is_found_through_the_footer() {
+        let mut v = sample(true);
+        let header: Vec<u8> = v[..512].to_vec();
+        v[56..64].copy_from_slice(&GD_AT_END.to_le_bytes());
+        let mut marker = vec![0u8; 512];
+        marker[..8].copy_from_slice(&1u64.to_le_bytes());
+        marker[12..16].copy_from_slice(&3u32.to_le_bytes()); // footer marker
+        v.extend_from_slice(&marker);
+        v.extend_from_slice(&header);
+        v.extend_from_slice(&[0u8; 512]); // end-of-stream marker
+        let d = SparseVmdk::open(Arc::new(MemDevice::new(v.clone()))).unwrap();
+        let mut buf = vec![0u8; 65536];
+        d.read_at(131072, &mut buf).unwrap();
+        assert!(buf.iter().all(|&b| b == 0x77));
+        // Without the end-of-stream marker, the footer is the last sector.
+        v.truncate(v.len() - 512);
+        assert!(SparseVmdk::open(Arc::new(MemDevice::new(v))).is_ok());
+    }
+
+    #[test]
+    fn a_parent_in_the_descriptor_makes_a_differencing_disk() {
+        let mut v = sample(false);
+        v[28..36].copy_from_slice(&1u64.to_le_bytes()); // descriptor at sector 1
+        v[36..44].copy_from_slice(&1u64.to_le_bytes());
+        let text = b"# Disk DescriptorFile\nparentFileNameHint=\"base.vmdk\"\n";
+        v[512..512 + text.len()].copy_from_slice(text);
+        v[56..64].copy_from_slice(&8u64.to_le_bytes()); // the directory moves out of the way
+        v.resize(v.len().max(8 * 512 + 4), 0);
+        match SparseVmdk::open(Arc::new(MemDevice::new(v))) {
+            Err(VdiskError::Unsupported { why, .. }) => assert!(why.contains("base.vmdk"), "{why}"),
+            other => panic!("{:?}", other.err()),
+        }
+    }
+
+    #[test]
     fn bad_headers_are_refused() {
         let mut v = sample(false);
         v[20] = 3; // grain not a power of two
