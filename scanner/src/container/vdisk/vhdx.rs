@@ -191,7 +191,8 @@ impl Vhdx {
             return Err(bad(FMT, "read past the BAT"));
         }
         let mut e = [0u8; 8];
-        self.base.read_exact_at(self.bat + entry_at, &mut e)?;
+        self.base
+            .read_exact_at(self.bat.saturating_add(entry_at), &mut e)?;
         let e = u64::from_le_bytes(e);
         match e & 7 {
             0..=3 => {
@@ -199,7 +200,7 @@ impl Vhdx {
                 Ok(())
             }
             6 => {
-                let at = (e & !(MIB - 1)) + within;
+                let at = (e & !(MIB - 1)).saturating_add(within);
                 self.base
                     .read_exact_at(at, out)
                     .map_err(|_| bad(FMT, format!("block {index} past the end of the file")))
@@ -251,7 +252,7 @@ impl Metadata {
                     return Err(corrupt(format!("metadata item {i} at {at} length {l}")));
                 }
                 let mut v = vec![0u8; n];
-                b.read_exact_at(off + at, &mut v)
+                b.read_exact_at(off.saturating_add(at), &mut v)
                     .map_err(|_| corrupt("metadata item past the end of the file"))?;
                 return Ok(Some(v));
             }
