@@ -126,16 +126,12 @@ fn virtual_disks_list_the_files_of_the_raw_disk_they_were_made_from() {
 fn eicar_inside_every_virtual_disk_is_found_by_partition_and_path() {
     let dir = tempfile::tempdir().unwrap();
     let tree = build_vdisks(dir.path());
-    let before: Vec<(String, String)> = std::fs::read_dir(&tree)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| (p.display().to_string(), sha256_file(&p)))
-        .collect();
     let img = dir.path().join("vdisks.img");
     ext4_of(&tree, &img, 160);
+    // The images are read inside the ext4 image: its digest covers every one of them.
     let outer = sha256_file(&img);
     let scan = scan_json(&[&img], &[]);
-    assert_eq!(sha256_file(&img), outer, "the scan changed the outer image");
+    assert_eq!(sha256_file(&img), outer, "the scan changed the image");
     let got = eicar_members(&scan);
     for (name, from) in TRANSLATED {
         let members: &[&str] = if from == "raw.img" {
@@ -160,9 +156,6 @@ fn eicar_inside_every_virtual_disk_is_found_by_partition_and_path() {
     assert!(notes.contains("differencing"), "{notes}");
     assert!(notes.contains("vmdk descriptor"), "{notes}");
     assert_eq!(scan.verdict(), "infected");
-    for (p, h) in before {
-        assert_eq!(sha256_file(Path::new(&p)), h, "{p} changed");
-    }
 }
 
 /// Reads the translated device as a filesystem would: the start, then random pieces.
