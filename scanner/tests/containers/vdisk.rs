@@ -293,3 +293,43 @@ fn mutated_virtual_disks_never_panic_nor_hang() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// The common carrier: a virtual disk of 2 GiB whose file is small (only the written blocks
+/// are in it). The file's size, not the guest's, is what the full-scan limit applies to: it
+/// is opened, and EICAR near the end of the guest disk is found.
+#[test]
+fn a_2_gib_guest_disk_in_a_small_file_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    std::fs::write(w.join("eicar.com"), eicar()).unwrap();
+    sh(
+        w,
+        r#"
+        mkdir -p tree
+        truncate -s 2G raw.img
+        printf 'label: gpt\nstart=2048,size=16384\nstart=4161536,size=16384\n' | sfdisk -q raw.img
+        truncate -s 8M p.img && mkfs.fat -n FAR p.img >/dev/null
+        mcopy -i p.img eicar.com ::/far.com
+        dd if=p.img of=raw.img bs=512 seek=4161536 conv=notrunc status=none
+        qemu-img convert -f raw -O vpc -o subformat=dynamic raw.img tree/big.vhd
+        qemu-img convert -f raw -O vhdx raw.img tree/big.vhdx
+        qemu-img convert -f raw -O vmdk -o subformat=streamOptimized raw.img tree/big.vmdk
+        "#,
+    );
+    for f in ["big.vhd", "big.vhdx", "big.vmdk"] {
+        let len = std::fs::metadata(w.join("tree").join(f)).unwrap().len();
+        assert!(len < 64 << 20, "{f}: {len} bytes");
+    }
+    let img = w.join("big.img");
+    ext4_of(&w.join("tree"), &img, 160);
+    let scan = scan_json(&[&img], &[]);
+    let got = eicar_members(&scan);
+    for f in ["/big.vhd", "/big.vhdx", "/big.vmdk"] {
+        assert!(
+            got.iter()
+                .any(|(p, m)| p == f && m.as_deref() == Some("p2/far.com")),
+            "{f}: {got:?}\n{}",
+            scan.run.stdout
+        );
+    }
+}
