@@ -2,8 +2,8 @@
 //! VMDK made by `qemu-img convert` from a raw disk (MBR, a FAT partition and an NTFS one,
 //! EICAR in each) and from a bare FAT filesystem. The scan must name `p<N>/path` members,
 //! leave every image unchanged, list exactly the files the raw image lists (differential,
-//! through the library), count differencing disks and descriptors as unsupported, and
-//! survive hundreds of mutated images of each kind.
+//! through the library), count differencing disks, descriptors and UDF-only images as
+//! unsupported, and survive hundreds of mutated images of each kind.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -47,6 +47,8 @@ fn build_vdisks(work: &Path) -> PathBuf {
         qemu-img create -q -f vmdk -b "$PWD/tree/d.vmdk" -F vmdk tree/child.vmdk
         qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 1M
         cp flat.vmdk tree/descriptor.vmdk
+        # A UDF-only disc image (what Windows tools often write): recognised and counted.
+        truncate -s 4M tree/udf-only.iso && mkudffs --media-type=hd -b 2048 -l VIGIE tree/udf-only.iso >/dev/null
         "#,
     );
     // A differencing VHD: qemu-img cannot make one; the dynamic one with disk type 4 (both
@@ -149,12 +151,14 @@ fn eicar_inside_every_virtual_disk_is_found_by_partition_and_path() {
             );
         }
     }
-    // Differencing VHD, VMDK with a parent, a descriptor whose extent is another file.
+    // Differencing VHD, VMDK with a parent, a descriptor whose extent is another file, and
+    // the UDF-only image.
     let sum = scan.summary();
-    assert_eq!(skipped_members(sum, "unsupported_archive"), 3, "{sum}");
+    assert_eq!(skipped_members(sum, "unsupported_archive"), 4, "{sum}");
     let notes = scan.run.stdout.clone();
     assert!(notes.contains("differencing"), "{notes}");
     assert!(notes.contains("vmdk descriptor"), "{notes}");
+    assert!(notes.contains("udf-only.iso: udf container"), "{notes}");
     assert_eq!(scan.verdict(), "infected");
 }
 
