@@ -5,6 +5,8 @@
 //! side-by-side run against ClamAV's own test files.
 
 mod common;
+#[path = "containers/vdisk.rs"]
+mod vdisk;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

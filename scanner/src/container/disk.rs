@@ -1,21 +1,25 @@
-//! Disk images found as files (`.img`, `.raw`, `.dd`, fixed `.vhd`): opened through Vigie's
-//! own partition-table, detection and filesystem layers, read-only, as a nested target. Each
-//! file of each readable volume is a member, named `p<N>/<path>` (`<path>` alone for a
-//! filesystem on the whole image; `:stream` for NTFS named streams).
+//! Disk images found as files (`.img`, `.raw`, `.dd`, `.vhd` fixed and dynamic, `.vhdx`,
+//! sparse and stream-optimized `.vmdk`): the virtual-disk layouts are translated into the
+//! guest's disk by [`super::vdisk`], then opened through Vigie's own partition-table,
+//! detection and filesystem layers, read-only, as a nested target. Each file of each
+//! readable volume is a member, named `p<N>/<path>` (`<path>` alone for a filesystem on the
+//! whole image; `:stream` for NTFS named streams).
 //!
 //! Recognised without an extension only by strong signatures (a GPT header, an NTFS boot
-//! sector, a VHD footer); a bare MBR needs a disk-image extension. Dynamic and differencing
-//! VHD, VHDX and VMDK are recognised and counted `unsupported_archive`.
+//! sector, a VHD footer, `vhdxfile`, `KDMV`); a bare MBR needs a disk-image extension.
+//! Differencing VHD/VHDX/VMDK (they need their parent file) and VMDK descriptors whose
+//! extents are other files are counted `unsupported_archive`.
 
 use std::sync::Arc;
 
+use super::vdisk::{self, VdiskError};
 use super::{member_name, ContainerError, Kind, MemberMeta, MemberVisitor, Members};
 use crate::disk::table::read_partition_table;
 use crate::fs::{guard, Content, FileMeta, FsError, Walker};
 use crate::io::{Device, MemDevice, ReadAt, Slice};
 use crate::record::{FsKind, TableKind};
 
-const IMAGE_EXTENSIONS: &[&str] = &["img", "raw", "dd", "ima", "vhd", "bin"];
+const IMAGE_EXTENSIONS: &[&str] = &["img", "raw", "dd", "ima", "vhd", "vhdx", "vmdk", "bin"];
 
 /// The VHD footer's disk type, when the last 512 bytes are one.
 fn vhd_type(data: &[u8]) -> Option<u32> {
@@ -27,13 +31,17 @@ fn vhd_type(data: &[u8]) -> Option<u32> {
 /// Recognises a disk image.
 pub fn sniff(data: &[u8], ext: &str) -> Option<Kind> {
     match vhd_type(data) {
-        Some(2) => return Some(Kind::DiskImage),
-        Some(3) => return Some(Kind::Unsupported("dynamic vhd")),
+        Some(2 | 3) => return Some(Kind::DiskImage),
         Some(4) => return Some(Kind::Unsupported("differencing vhd")),
         _ => {}
     }
-    if data.starts_with(b"conectix") {
-        return Some(Kind::Unsupported("dynamic vhd"));
+    if data.starts_with(b"conectix") || data.starts_with(b"vhdxfile") || data.starts_with(b"KDMV") {
+        return Some(Kind::DiskImage);
+    }
+    if data.starts_with(b"# Disk DescriptorFile") {
+        return Some(Kind::Unsupported(
+            "vmdk descriptor (its extents are other files)",
+        ));
     }
     let at = |off: usize, magic: &[u8]| data.get(off..off + magic.len()) == Some(magic);
     let boot_sig = at(510, &[0x55, 0xaa]);
@@ -46,19 +54,26 @@ pub fn sniff(data: &[u8], ext: &str) -> Option<Kind> {
     IMAGE_EXTENSIONS.contains(&ext).then_some(Kind::DiskImage)
 }
 
-/// A disk image held in memory (a copy: the disk layers want an owned device).
+/// A disk image: the guest's disk, translated from the file's layout.
 pub struct DiskImage {
     dev: Device,
+    notes: Vec<String>,
 }
 
-/// Copies the image (without a VHD footer) into a device.
+/// Copies the image into a device (the disk layers want an owned device) and opens it.
 pub fn open(data: &[u8]) -> Result<DiskImage, ContainerError> {
-    let body = match vhd_type(data) {
-        Some(_) => &data[..data.len() - 512],
-        None => data,
-    };
+    open_device(Arc::new(MemDevice::new(data.to_vec())))
+}
+
+/// Opens the image file whose bytes `file` reads, whatever its layout.
+pub fn open_device(file: Device) -> Result<DiskImage, ContainerError> {
+    let opened = vdisk::open(file).map_err(|e| match e {
+        VdiskError::Corrupt { .. } => ContainerError::Corrupt(e.to_string()),
+        VdiskError::Unsupported { .. } => ContainerError::Unsupported(e.to_string()),
+    })?;
     Ok(DiskImage {
-        dev: Arc::new(MemDevice::new(body.to_vec())),
+        dev: opened.dev,
+        notes: opened.notes,
     })
 }
 
@@ -77,6 +92,10 @@ fn walker(fs: FsKind, dev: Device) -> Result<Box<dyn Walker>, FsError> {
 }
 
 impl Members for DiskImage {
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+
     fn for_each(&mut self, visitor: &mut dyn MemberVisitor) -> Result<(), ContainerError> {
         let table = read_partition_table(self.dev.as_ref(), None)
             .map_err(|e| ContainerError::Corrupt(format!("disk image: {e}")))?;

@@ -28,6 +28,7 @@ pub mod ole;
 pub mod sevenz;
 pub mod single;
 pub mod tar;
+pub mod vdisk;
 pub mod zip;
 
 use std::io::Read;
@@ -67,9 +68,9 @@ pub enum Kind {
     Iso,
     /// Microsoft Cabinet (stored, MSZIP, LZX).
     Cab,
-    /// A disk image found as a file (raw `.img`, fixed VHD).
+    /// A disk image found as a file (raw `.img`, VHD, VHDX, sparse VMDK).
     DiskImage,
-    /// Recognised, not decoded here (RAR, dynamic VHD, VHDX, VMDK).
+    /// Recognised, not decoded here (RAR, differencing VHD, VMDK descriptors).
     Unsupported(&'static str),
 }
 
@@ -122,6 +123,11 @@ impl<F: FnMut(&MemberMeta, Content<'_>) -> ControlFlow<()>> MemberVisitor for F 
 pub trait Members {
     /// Visits every member once, in container order.
     fn for_each(&mut self, visitor: &mut dyn MemberVisitor) -> Result<(), ContainerError>;
+
+    /// Remarks on the container worth a note (a disk image's log not replayed, ...).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Why a container (as a whole) could not be opened or was abandoned part-way.
@@ -202,11 +208,8 @@ pub fn sniff(data: &[u8], name: &str) -> Option<Kind> {
     if at(0x8001, b"CD001") {
         return Some(Kind::Iso);
     }
-    if at(0, b"vhdxfile") {
-        return Some(Kind::Unsupported("vhdx"));
-    }
-    if at(0, b"KDMV") {
-        return Some(Kind::Unsupported("vmdk"));
+    if udf_only(data) {
+        return Some(Kind::Unsupported("udf"));
     }
     if let Some(k) = disk::sniff(data, &ext) {
         return Some(k);
@@ -215,6 +218,15 @@ pub fn sniff(data: &[u8], name: &str) -> Option<Kind> {
         return Some(Kind::Mail);
     }
     None
+}
+
+/// A UDF image without an ISO 9660 bridge (what Windows tools often write): its volume
+/// recognition sequence (ECMA-167 2/9.1) starts at 32 KiB with `BEA01` and names `NSR02` or
+/// `NSR03` in one of the next sectors (2 KiB each). Recognised so that it is counted
+/// (`unsupported_archive`: no UDF reader yet), never passed silently.
+fn udf_only(data: &[u8]) -> bool {
+    let id = |sector: usize| data.get(sector * 2048 + 1..sector * 2048 + 6);
+    id(16) == Some(b"BEA01") && (17..=20).any(|s| matches!(id(s), Some(b"NSR02") | Some(b"NSR03")))
 }
 
 /// Opens a recognised container over its content.
@@ -337,6 +349,11 @@ mod tests {
             Some(Kind::Unsupported("rar"))
         );
         assert_eq!(sniff(b"MZ\x90\x00", "a.exe"), None);
+        let mut udf = vec![0u8; 24 * 2048];
+        udf[16 * 2048 + 1..16 * 2048 + 6].copy_from_slice(b"BEA01");
+        assert_eq!(sniff(&udf, "a.iso"), None);
+        udf[17 * 2048 + 1..17 * 2048 + 6].copy_from_slice(b"NSR02");
+        assert_eq!(sniff(&udf, "a.iso"), Some(Kind::Unsupported("udf")));
         assert_eq!(sniff(b"", "a"), None);
     }
 }

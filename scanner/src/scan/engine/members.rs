@@ -138,6 +138,11 @@ impl Run<'_, '_> {
         let opened = guard(|| container::open(kind, data, &name));
         let result = match opened {
             Ok(Ok(mut members)) => {
+                for remark in members.notes() {
+                    let note = format!("{location}: {}: {remark}", kind.name());
+                    let nest = &mut self.nest;
+                    self.slots[slot].note_member(nest, note);
+                }
                 let mut seen = 0u64;
                 let mut visit = |meta: &MemberMeta, content: Content<'_>| {
                     self.visit_member(slot, path, stream, meta, content, &mut seen)
