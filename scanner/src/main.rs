@@ -24,6 +24,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Rules(args) => vigie::cli::rules::run(args),
         Command::Scan(args) => {
+            // Evidence (issue 14): the folder is checked before anything is read.
+            let evidence_zip = match &args.evidence.evidence {
+                Some(dir) => match vigie::cli::evidence_zip_path(dir, &args.targets) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        eprintln!("scanner: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                None => None,
+            };
             let engine = match Engine::new(args.options()) {
                 Ok(e) => e,
                 Err(e) => {
@@ -48,6 +59,9 @@ fn main() -> ExitCode {
             let summary = engine.scan_paths(&args.targets, &mut tee, &cancel);
             // Autostart entries after the scan, so that each is joined to its target's findings.
             vigie::persist::report(&args.targets, &tee.findings, tee.inner);
+            if let Some(zip) = &evidence_zip {
+                vigie::cli::write_evidence(zip, &tee.findings, args.evidence.limits(), tee.inner);
+            }
             ExitCode::from(u8::try_from(summary.verdict.exit_code()).unwrap_or(2))
         }
         Command::Report(args) => {
