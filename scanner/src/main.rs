@@ -52,6 +52,13 @@ fn main() -> ExitCode {
                 human = HumanSink::default();
                 &mut human
             };
+            // With --evidence the summary is held back so that it stays the last line.
+            let mut held = vigie::cli::HeldSummary::new(sink);
+            let sink: &mut dyn Sink = if evidence_zip.is_some() {
+                &mut held
+            } else {
+                held.inner
+            };
             let mut tee = vigie::persist::Tee {
                 inner: sink,
                 findings: Vec::new(),
@@ -61,6 +68,7 @@ fn main() -> ExitCode {
             vigie::persist::report(&args.targets, &tee.findings, tee.inner);
             if let Some(zip) = &evidence_zip {
                 vigie::cli::write_evidence(zip, &tee.findings, args.evidence.limits(), tee.inner);
+                held.release();
             }
             ExitCode::from(u8::try_from(summary.verdict.exit_code()).unwrap_or(2))
         }
