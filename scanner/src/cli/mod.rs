@@ -348,6 +348,26 @@ mod tests {
     }
 
     #[test]
+    fn the_evidence_folder_is_refused_inside_a_target_and_never_reused() {
+        let t = tempfile::tempdir().unwrap();
+        let target = t.path().join("tree");
+        std::fs::create_dir(&target).unwrap();
+        let inside = target.join("a/b");
+        let err = evidence_zip_path(&inside, std::slice::from_ref(&target)).unwrap_err();
+        assert!(matches!(err, EvidenceDirError::OnTarget(..)), "{err}");
+        let beside = t.path().join("out");
+        let zip = evidence_zip_path(&beside, std::slice::from_ref(&target)).unwrap();
+        assert_eq!(zip, beside.canonicalize().unwrap().join("evidence.zip"));
+        // A file where DIR should be.
+        let file = t.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(matches!(
+            evidence_zip_path(&file.join("d"), &[]),
+            Err(EvidenceDirError::Io(..))
+        ));
+    }
+
+    #[test]
     fn scan_arguments_map_to_options() {
         let cli = Cli::try_parse_from([
             "scanner",
