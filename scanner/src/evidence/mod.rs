@@ -324,6 +324,18 @@ impl<W: Write + Seek> Collector<W> {
     }
 }
 
+/// A limit for people: `32 MiB` / `32 Mio`, `300 KiB` / `300 Kio`, `900 B` / `900 o`.
+fn size_words(b: u64) -> (String, String) {
+    let (n, fr, en) = if (b >= 1 << 20 && b.is_multiple_of(1 << 20)) || b >= 10 << 20 {
+        (b >> 20, "Mio", "MiB")
+    } else if b >= 1 << 10 {
+        (b >> 10, "Kio", "KiB")
+    } else {
+        (b, "o", "B")
+    };
+    (format!("{n} {fr}"), format!("{n} {en}"))
+}
+
 /// The report's lines about the evidence, French then English (the human report, the CLI).
 pub fn report_lines(e: &EvidenceRecord) -> Vec<String> {
     let mut out = vec![format!(
@@ -332,14 +344,20 @@ pub fn report_lines(e: &EvidenceRecord) -> Vec<String> {
     )];
     for l in &e.limits_reached {
         let (fr, en) = match l.as_str() {
-            "file_limit" => (
-                format!("limite par fichier atteinte ({} Mio)", e.max_file >> 20),
-                format!("per-file limit reached ({} MiB)", e.max_file >> 20),
-            ),
-            "total_limit" => (
-                format!("limite par analyse atteinte ({} Mio)", e.max_total >> 20),
-                format!("per-scan limit reached ({} MiB)", e.max_total >> 20),
-            ),
+            "file_limit" => {
+                let (fr, en) = size_words(e.max_file);
+                (
+                    format!("limite par fichier atteinte ({fr})"),
+                    format!("per-file limit reached ({en})"),
+                )
+            }
+            "total_limit" => {
+                let (fr, en) = size_words(e.max_total);
+                (
+                    format!("limite par analyse atteinte ({fr})"),
+                    format!("per-scan limit reached ({en})"),
+                )
+            }
             other => (other.to_string(), other.to_string()),
         };
         out.push(format!("  {fr} / {en}"));

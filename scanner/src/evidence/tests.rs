@@ -151,4 +151,12 @@ fn report_lines_say_limits_and_a_full_log_partition() {
     assert!(text.contains("per-file limit reached (16 MiB)"), "{text}");
     assert!(text.contains("log partition full"), "{text}");
     assert!(text.contains("partition des journaux pleine"), "{text}");
+    let small = EvidenceRecord {
+        max_total: 300 << 10,
+        limits_reached: vec!["total_limit".into()],
+        ..rec
+    };
+    let text = report_lines(&small).join("\n");
+    assert!(text.contains("per-scan limit reached (300 KiB)"), "{text}");
+    assert!(text.contains("(300 Kio)"), "{text}");
 }
