@@ -15,6 +15,7 @@ pub mod bundle;
 pub mod cli;
 pub mod container;
 pub mod disk;
+pub mod evidence;
 pub mod fault;
 pub mod fs;
 pub mod hex;

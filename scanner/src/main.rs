@@ -24,6 +24,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Rules(args) => vigie::cli::rules::run(args),
         Command::Scan(args) => {
+            // Evidence (issue 14): the folder is checked before anything is read.
+            let evidence_zip = match &args.evidence.evidence {
+                Some(dir) => match vigie::cli::evidence_zip_path(dir, &args.targets) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        eprintln!("scanner: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                None => None,
+            };
             let engine = match Engine::new(args.options()) {
                 Ok(e) => e,
                 Err(e) => {
@@ -41,6 +52,13 @@ fn main() -> ExitCode {
                 human = HumanSink::default();
                 &mut human
             };
+            // With --evidence the summary is held back so that it stays the last line.
+            let mut held = vigie::cli::HeldSummary::new(sink);
+            let sink: &mut dyn Sink = if evidence_zip.is_some() {
+                &mut held
+            } else {
+                held.inner
+            };
             let mut tee = vigie::persist::Tee {
                 inner: sink,
                 findings: Vec::new(),
@@ -48,6 +66,10 @@ fn main() -> ExitCode {
             let summary = engine.scan_paths(&args.targets, &mut tee, &cancel);
             // Autostart entries after the scan, so that each is joined to its target's findings.
             vigie::persist::report(&args.targets, &tee.findings, tee.inner);
+            if let Some(zip) = &evidence_zip {
+                vigie::cli::write_evidence(zip, &tee.findings, args.evidence.limits(), tee.inner);
+                held.release();
+            }
             ExitCode::from(u8::try_from(summary.verdict.exit_code()).unwrap_or(2))
         }
         Command::Report(args) => {

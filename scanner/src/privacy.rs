@@ -208,6 +208,13 @@ pub fn pseudonymise_line(line: &str, key: &[u8]) -> String {
             }
         }
         Record::Summary(_) => return line.to_string(),
+        // Evidence (issue 14): the item paths, as for findings (the ZIP's manifest keeps them).
+        Record::Evidence(e) => {
+            for it in &mut e.items {
+                it.path = pseudonymise_path(&it.path, key);
+                it.name = None;
+            }
+        }
     }
     r.to_json_line()
 }

@@ -61,6 +61,13 @@ impl Sink for HumanSink {
                     format!(" [matched: {}]", p.matched.join(", "))
                 }
             ),
+            // Evidence ZIP (issue 14).
+            Record::Evidence(e) => {
+                for l in crate::evidence::report_lines(e) {
+                    let _ = writeln!(out, "{l}");
+                }
+                Ok(())
+            }
             Record::Host(h) => writeln!(
                 out,
                 "scan {} by scanner {}, rules {} ({} rules)",

@@ -94,7 +94,175 @@ pub struct ScanArgs {
     /// top-level file also expands to at most this many times its size, 64 MiB at least).
     #[arg(long, value_name = "N", default_value_t = 250)]
     pub max_ratio: u64,
+    /// Evidence for the CERT (issue 14).
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 }
+
+// --- Evidence (issue 14) --------------------------------------------------------------------
+
+/// `--evidence DIR` and its limits.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvidenceArgs {
+    /// After the scan, copy every detected file into DIR/evidence.zip (AES-256, password
+    /// `infected`) with a manifest. DIR is created if missing; an existing evidence.zip is
+    /// never overwritten. DIR may not be on a scanned target.
+    #[arg(long, value_name = "DIR")]
+    pub evidence: Option<PathBuf>,
+    /// Largest file copied into the evidence ZIP (larger ones are listed, not copied).
+    #[arg(long, value_name = "BYTES", default_value = "32M", value_parser = parse_size)]
+    pub evidence_max_file: u64,
+    /// Most bytes copied into the evidence ZIP in one scan.
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = parse_size)]
+    pub evidence_max_total: u64,
+}
+
+impl EvidenceArgs {
+    /// The limits these arguments ask for.
+    pub fn limits(&self) -> crate::evidence::Limits {
+        crate::evidence::Limits {
+            max_file: self.evidence_max_file,
+            max_total: self.evidence_max_total,
+        }
+    }
+}
+
+/// Why `--evidence DIR` is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceDirError {
+    /// Creating or inspecting DIR.
+    #[error("--evidence {0}: {1}")]
+    Io(String, std::io::Error),
+    /// DIR is (inside) a scanned target.
+    #[error("--evidence {0}: this folder is on a scanned target ({1}); choose another place")]
+    OnTarget(String, String),
+}
+
+/// The device number of a block device (or `None` for a regular file).
+fn block_rdev(path: &std::path::Path) -> Option<u64> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let m = std::fs::metadata(path).ok()?;
+    m.file_type().is_block_device().then(|| m.rdev())
+}
+
+/// The whole disk a partition's device number belongs to (sysfs `/sys/dev/block/M:m/..`).
+fn parent_disk(dev: u64) -> Option<u64> {
+    let (maj, min) = (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
+    let link = std::fs::canonicalize(format!("/sys/dev/block/{maj}:{min}")).ok()?;
+    link.join("partition").exists().then_some(())?;
+    let text = std::fs::read_to_string(link.parent()?.join("dev")).ok()?;
+    let (a, b) = text.trim().split_once(':')?;
+    Some(nix::sys::stat::makedev(a.parse().ok()?, b.parse().ok()?))
+}
+
+/// Creates DIR if needed and checks it is not on a scanned target: not one of the target
+/// files, not inside an image being scanned, not on a filesystem of a scanned block device
+/// (or of a partition of one). Returns the ZIP's path (which must not exist yet).
+pub fn evidence_zip_path(
+    dir: &std::path::Path,
+    targets: &[PathBuf],
+) -> Result<PathBuf, EvidenceDirError> {
+    use std::os::unix::fs::MetadataExt;
+    let shown = dir.display().to_string();
+    std::fs::create_dir_all(dir).map_err(|e| EvidenceDirError::Io(shown.clone(), e))?;
+    let real = std::fs::canonicalize(dir).map_err(|e| EvidenceDirError::Io(shown.clone(), e))?;
+    let meta = std::fs::metadata(&real).map_err(|e| EvidenceDirError::Io(shown.clone(), e))?;
+    for t in targets {
+        let tname = t.display().to_string();
+        if let Ok(rt) = std::fs::canonicalize(t) {
+            if real.starts_with(&rt) {
+                return Err(EvidenceDirError::OnTarget(shown, tname));
+            }
+        }
+        if let Some(rdev) = block_rdev(t) {
+            let here = meta.dev();
+            if here == rdev || parent_disk(here) == Some(rdev) {
+                return Err(EvidenceDirError::OnTarget(shown, tname));
+            }
+        }
+    }
+    Ok(real.join(crate::evidence::ZIP_NAME))
+}
+
+/// Passes records on but keeps the summary back until [`HeldSummary::release`], so that the
+/// summary stays the last line when records follow the scan (`--evidence`).
+pub struct HeldSummary<'a> {
+    /// Where records go.
+    pub inner: &'a mut dyn Sink,
+    held: Option<Record>,
+}
+
+impl<'a> HeldSummary<'a> {
+    /// Wraps `inner`.
+    pub fn new(inner: &'a mut dyn Sink) -> Self {
+        Self { inner, held: None }
+    }
+
+    /// Sends the held summary.
+    pub fn release(&mut self) {
+        if let Some(r) = self.held.take() {
+            self.inner.record(&r);
+        }
+    }
+}
+
+impl Sink for HeldSummary<'_> {
+    fn record(&mut self, record: &Record) {
+        if matches!(record, Record::Summary(_)) {
+            self.held = Some(record.clone());
+        } else {
+            self.inner.record(record);
+        }
+    }
+    fn progress(&mut self, p: &crate::sink::Progress) {
+        self.inner.progress(p);
+    }
+}
+
+/// Writes the evidence ZIP at `zip` (never over an existing file) and sends its record to
+/// `sink`; with no finding, no ZIP is written (the record says `empty`). A failure is printed
+/// on stderr and recorded as `not_saved` (the partial file is removed).
+pub fn write_evidence(
+    zip: &std::path::Path,
+    findings: &[crate::record::FindingRecord],
+    limits: crate::evidence::Limits,
+    sink: &mut dyn Sink,
+) {
+    use crate::evidence::{Collector, EvidenceError};
+    let empty = || Collector::new(std::io::Cursor::new(Vec::new()), findings, limits);
+    if findings.is_empty() {
+        sink.record(&Record::Evidence(empty().record("empty")));
+        return;
+    }
+    let res = std::fs::File::create_new(zip)
+        .map_err(EvidenceError::Io)
+        .and_then(|f| crate::evidence::read::to_writer(f, findings, limits, "saved"));
+    let rec = match res {
+        Ok((rec, f)) => match f.sync_all() {
+            Ok(()) => rec,
+            Err(e) => {
+                eprintln!("scanner: {}: {e}", zip.display());
+                let mut r = rec;
+                r.status = "not_saved".into();
+                r.notes.push("write_error".into());
+                r
+            }
+        },
+        Err(e) => {
+            eprintln!("scanner: {}: {e}", zip.display());
+            if !matches!(&e, EvidenceError::Io(io) if io.kind() == std::io::ErrorKind::AlreadyExists)
+            {
+                let _ = std::fs::remove_file(zip);
+            }
+            let mut r = empty().record("not_saved");
+            r.notes.push("write_error".into());
+            r
+        }
+    };
+    sink.record(&Record::Evidence(rec));
+}
+
+// --- end of evidence ------------------------------------------------------------------------
 
 impl ScanArgs {
     /// The engine options these arguments ask for.
@@ -177,6 +345,26 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("12X").is_err());
         assert!(parse_size("99999999999G").is_err());
+    }
+
+    #[test]
+    fn the_evidence_folder_is_refused_inside_a_target_and_never_reused() {
+        let t = tempfile::tempdir().unwrap();
+        let target = t.path().join("tree");
+        std::fs::create_dir(&target).unwrap();
+        let inside = target.join("a/b");
+        let err = evidence_zip_path(&inside, std::slice::from_ref(&target)).unwrap_err();
+        assert!(matches!(err, EvidenceDirError::OnTarget(..)), "{err}");
+        let beside = t.path().join("out");
+        let zip = evidence_zip_path(&beside, std::slice::from_ref(&target)).unwrap();
+        assert_eq!(zip, beside.canonicalize().unwrap().join("evidence.zip"));
+        // A file where DIR should be.
+        let file = t.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(matches!(
+            evidence_zip_path(&file.join("d"), &[]),
+            Err(EvidenceDirError::Io(..))
+        ));
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub struct Cmdline {
     /// `vigie.max_member_size=SIZE`, `vigie.max_expanded=SIZE`, `vigie.max_ratio=N`: looking
     /// inside files (SIZE takes K, M, G suffixes).
     pub containers: crate::container::Limits,
+    /// `vigie.evidence=1`: copy the detected files into `evidence.zip` in the scan folder
+    /// (issue 14); `vigie.evidence_max_file=SIZE`, `vigie.evidence_max_total=SIZE` (K, M, G)
+    /// bound it (stick defaults: see `crate::evidence::Limits::stick`).
+    pub evidence: Option<crate::evidence::Limits>,
     /// `vigie.*` words we did not understand (reported, never fatal).
     pub unknown: Vec<String>,
 }
@@ -52,6 +56,7 @@ impl Default for Cmdline {
             rules_max_age_days: 90,
             test_crash: None,
             containers: crate::container::Limits::builtin(),
+            evidence: None,
             unknown: Vec::new(),
         }
     }
@@ -70,6 +75,9 @@ impl Cmdline {
     /// Double quotes group words, as the kernel does (`a="b c"`).
     pub fn parse(line: &str) -> Self {
         let mut c = Self::default();
+        // Evidence limits may come before or after `vigie.evidence=1`.
+        let mut evidence = false;
+        let mut ev_limits = crate::evidence::Limits::stick();
         for word in split_words(line) {
             let Some(opt) = word.strip_prefix("vigie.") else {
                 continue;
@@ -131,12 +139,17 @@ impl Cmdline {
                     .map(|n| c.containers.max_member_size = n)
                     .is_some(),
                 "max_expanded" => size(val).map(|n| c.containers.max_expanded = n).is_some(),
+                // Evidence (issue 14).
+                "evidence" => truthy(val).map(|b| evidence = b).is_some(),
+                "evidence_max_file" => size(val).map(|n| ev_limits.max_file = n).is_some(),
+                "evidence_max_total" => size(val).map(|n| ev_limits.max_total = n).is_some(),
                 _ => false,
             };
             if !ok {
                 c.unknown.push(word.clone());
             }
         }
+        c.evidence = evidence.then_some(ev_limits);
         c
     }
 }
@@ -242,6 +255,30 @@ mod tests {
         );
         assert!(!Cmdline::parse("vigie.containers=0").containers.enabled);
         assert_eq!(Cmdline::parse("vigie.max_depth=x").unknown.len(), 1);
+    }
+
+    #[test]
+    fn evidence_options() {
+        use crate::evidence::Limits;
+        assert_eq!(Cmdline::parse("").evidence, None);
+        assert_eq!(
+            Cmdline::parse("vigie.evidence=1").evidence,
+            Some(Limits::stick())
+        );
+        let c =
+            Cmdline::parse("vigie.evidence_max_file=1M vigie.evidence vigie.evidence_max_total=3M");
+        assert_eq!(
+            c.evidence,
+            Some(Limits {
+                max_file: 1 << 20,
+                max_total: 3 << 20
+            })
+        );
+        let c = Cmdline::parse("vigie.evidence=1 vigie.evidence=0 vigie.evidence_max_file=0");
+        assert_eq!((c.evidence, c.unknown.len()), (None, 1));
+        // The settings file's words go through the same parser.
+        let c = super::super::settings::merge("evidence=1\nevidence_max_total=8M\n", "");
+        assert_eq!(c.evidence.map(|l| l.max_total), Some(8 << 20));
     }
 
     #[test]

@@ -315,10 +315,12 @@ pub fn human_report(host: &HostRecord, lines: &[String]) -> String {
     let sum = summary_of(lines);
     let mut volumes = Vec::new();
     let mut findings = Vec::new();
+    let mut evidence = None;
     for l in lines {
         match serde_json::from_str::<Record>(l) {
             Ok(Record::Volume(v)) => volumes.push(v),
             Ok(Record::Finding(f)) => findings.push(f),
+            Ok(Record::Evidence(e)) => evidence = Some(e),
             _ => {}
         }
     }
@@ -418,6 +420,13 @@ pub fn human_report(host: &HostRecord, lines: &[String]) -> String {
             "  ... (+{}: voir/see {RECORD_FILE})",
             findings.len() - 200
         ));
+    }
+    // Evidence ZIP (issue 14).
+    if let Some(e) = &evidence {
+        w(String::new());
+        for l in crate::evidence::report_lines(e) {
+            w(l);
+        }
     }
     w(String::new());
     w("Volumes :".into());

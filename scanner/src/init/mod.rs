@@ -10,6 +10,7 @@
 pub mod cmdline;
 pub mod disks;
 mod engine;
+pub mod evidence;
 pub mod fatlog;
 pub mod host;
 pub mod logpart;
@@ -771,6 +772,24 @@ fn save_record(b: &Boot, host: &HostRecord, lines: &[String]) -> Result<String, 
     let Some((disk, part)) = &b.stick else {
         return Err("stick not identified: record not saved".into());
     };
+    // Evidence (issue 14): a child copies the detected files before the save; the ZIP is added
+    // to the scan folder after the record is committed (see `evidence`).
+    let prepared = b.cmdline.evidence.map(|limits| {
+        say("  evidence: copying the detected files (vigie.evidence=1)");
+        evidence::prepare(lines, limits)
+    });
+    let with_evidence: Vec<String>;
+    let lines = match &prepared {
+        Some(p) => {
+            with_evidence = lines
+                .iter()
+                .cloned()
+                .chain([evidence::record_line(p)])
+                .collect();
+            &with_evidence[..]
+        }
+        None => lines,
+    };
     // Only now, and only for the identified stick, lift the read-only flag: the whole disk
     // (the kernel checks it for partitions too) and the log partition. The boot partition stays
     // read-only.
@@ -792,6 +811,10 @@ fn save_record(b: &Boot, host: &HostRecord, lines: &[String]) -> Result<String, 
         now: now_secs(),
     };
     let res = logpart::save_scan(&Path::new("/dev").join(part), &host, lines, &opts);
+    if let (Ok(saved), Some(p)) = (&res, &prepared) {
+        let out = evidence::save(&Path::new("/dev").join(part), &saved.folder, p, now_secs());
+        say(&format!("  {}", evidence::outcome_line(&out)));
+    }
     // Back to read-only for the rest of the session.
     for dev in [disk.dev(), Path::new("/dev").join(part)] {
         if let Ok(f) = std::fs::File::open(&dev) {

@@ -136,6 +136,22 @@ fn text(f: &Fleet) -> String {
                 fd.sha256
             );
         }
+        // Evidence ZIP (issue 14).
+        if let Some(e) = &l.evidence {
+            let _ = writeln!(
+                o,
+                "      evidence {} ({}): {} copied, {} not copied{}",
+                e.file,
+                e.status,
+                e.copied,
+                e.not_copied,
+                if e.limits_reached.is_empty() {
+                    String::new()
+                } else {
+                    format!(", limits reached: {}", e.limits_reached.join(", "))
+                }
+            );
+        }
     }
     let _ = writeln!(o, "\nPer site:");
     for (s, t) in &f.sites {

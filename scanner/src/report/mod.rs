@@ -40,6 +40,9 @@ pub struct Scan {
     pub summary: Option<SummaryRecord>,
     /// Where it was read (first source seen).
     pub source: String,
+    /// The evidence ZIP's record (issue 14), the last one of the record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::record::EvidenceRecord>,
 }
 
 impl Scan {
@@ -55,6 +58,7 @@ pub fn parse_record(text: &str, source: &str) -> Option<Scan> {
     let mut volumes = Vec::new();
     let mut findings = Vec::new();
     let mut summary = None;
+    let mut evidence = None;
     let mut any = false;
     for line in text.lines() {
         let Ok(r) = serde_json::from_str::<Record>(line) else {
@@ -66,6 +70,14 @@ pub fn parse_record(text: &str, source: &str) -> Option<Scan> {
             Record::Volume(v) => volumes.push(v),
             Record::Finding(f) => findings.push(f),
             Record::Summary(s) => summary = Some(s),
+            // The stick appends the ZIP's outcome (no items) after the record's own line.
+            Record::Evidence(e) => match &mut evidence {
+                Some(prev @ crate::record::EvidenceRecord { .. }) if e.items.is_empty() => {
+                    prev.status = e.status;
+                    prev.notes.extend(e.notes);
+                }
+                _ => evidence = Some(e),
+            },
             Record::Disk(_) | Record::Persistence(_) => {}
         }
     }
@@ -87,6 +99,7 @@ pub fn parse_record(text: &str, source: &str) -> Option<Scan> {
         findings,
         summary,
         source: source.to_string(),
+        evidence,
     })
 }
 

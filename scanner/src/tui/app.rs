@@ -386,7 +386,7 @@ impl App {
                     return Action::Save;
                 }
             }
-            Record::Host(_) | Record::Persistence(_) => {}
+            Record::Host(_) | Record::Persistence(_) | Record::Evidence(_) => {}
         }
         Action::None
     }

@@ -597,6 +597,32 @@ pub fn check_contract(scan: &Scan, targets: &[&Path]) {
                 }
             }
             Some("summary") => {}
+            // Evidence ZIP (issue 14): counts add up, stable codes.
+            Some("evidence") => {
+                one_of(r, "status", &["saved", "pending", "not_saved", "empty"]);
+                let items = r["items"].as_array().expect("evidence items");
+                assert_eq!(
+                    u(r, "copied") + u(r, "not_copied"),
+                    items.len() as u64,
+                    "evidence counts in {r}"
+                );
+                for i in items {
+                    if let Some(reason) = i.get("reason") {
+                        one_of(
+                            &serde_json::json!({ "reason": reason }),
+                            "reason",
+                            &[
+                                "file_limit",
+                                "total_limit",
+                                "not_found",
+                                "unreadable",
+                                "not_a_file",
+                                "changed",
+                            ],
+                        );
+                    }
+                }
+            }
             other => panic!("unknown record type {other:?}: {r}"),
         }
     }
