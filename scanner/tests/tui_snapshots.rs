@@ -220,6 +220,8 @@ fn summary(verdict: Verdict, findings: u64, skipped: u64) -> SummaryRecord {
         errors: 0,
         cancelled: false,
         members: Default::default(),
+        mode: Default::default(),
+        not_selected: 0,
     }
 }
 

@@ -94,6 +94,11 @@ pub struct ScanArgs {
     /// top-level file also expands to at most this many times its size, 64 MiB at least).
     #[arg(long, value_name = "N", default_value_t = 250)]
     pub max_ratio: u64,
+    /// Quick scan: boot areas, autostart targets, then executables, scripts, macro documents,
+    /// archives and shortcuts (by content) in user profiles, ProgramData, Windows/Temp, volume
+    /// roots and FAT/exFAT volumes. Its clean verdict says "no threat in the high-risk areas".
+    #[arg(long)]
+    pub quick: bool,
 }
 
 impl ScanArgs {
@@ -115,6 +120,7 @@ impl ScanArgs {
                 max_expanded: self.max_expanded,
                 max_ratio: self.max_ratio.max(1),
             },
+            quick: self.quick,
         }
     }
 }

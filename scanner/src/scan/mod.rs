@@ -7,6 +7,7 @@
 #[cfg(feature = "engine")]
 mod engine;
 pub mod iocs;
+pub mod quick;
 #[cfg(feature = "engine")]
 pub mod rules;
 #[cfg(feature = "engine")]

@@ -661,6 +661,8 @@ mod tests {
             errors: 0,
             cancelled,
             members: Default::default(),
+            mode: Default::default(),
+            not_selected: 0,
         }
     }
 
