@@ -6,6 +6,7 @@
 
 #[cfg(feature = "engine")]
 mod engine;
+pub mod estimate;
 pub mod iocs;
 pub mod quick;
 #[cfg(feature = "engine")]

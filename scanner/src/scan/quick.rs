@@ -15,9 +15,9 @@
 //! an MBR), disk images (MBR signature, VHD, VHDX), LNK shortcuts, CHM, Java class files.
 //! Scripts have no magic: a text file (no NUL in its first bytes) is read when its name ends
 //! in a script extension or its first bytes hold a script marker (`@echo`, `<script`,
-//! `WScript.`, `powershell`, ...). DOS/Windows program extensions (`.com`, `.exe`, `.scr`,
-//! `.pif`, ...) are read whatever their content: a renamed file is caught by its magic, a
-//! magic-less `.com` by its name.
+//! `WScript.`, `powershell`, ...). `.com`, `.exe`, `.scr` and `.pif` are read whatever their
+//! content (DOS `.com`-format programs have no magic): a renamed file is caught by its magic,
+//! a magic-less program by its name.
 //!
 //! Everything else is seen, not read, and counted (`not_selected` in the volume and summary
 //! records). The verdict of a quick scan is never the full scan's green (see `record.rs`).
@@ -108,9 +108,10 @@ pub enum Kind {
 }
 
 /// Name endings read whatever their content (programs without magic, scripts).
-const PROGRAM_EXT: &[&str] = &[
-    ".exe", ".com", ".scr", ".pif", ".dll", ".sys", ".cpl", ".ocx", ".msi", ".lnk", ".url",
-];
+/// Only names a program can run under without a magic (DOS `.com` format, which Windows still
+/// runs for these four); `.dll`, `.sys`, `.msi`, `.lnk` have a magic and are caught by it
+/// (`pagefile.sys`/`hiberfil.sys` at a volume root are not read).
+const PROGRAM_EXT: &[&str] = &[".exe", ".com", ".scr", ".pif"];
 const SCRIPT_EXT: &[&str] = &[
     ".ps1", ".psm1", ".vbs", ".vbe", ".js", ".jse", ".wsf", ".wsh", ".bat", ".cmd", ".hta", ".sh",
     ".py", ".pl", ".reg", ".inf", ".scf",
@@ -280,6 +281,7 @@ mod tests {
         assert_eq!(sniff("scan.dcm", &[0u8; 200]), None);
         assert_eq!(sniff("a.png", b"\x89PNG\r\n\x1a\n"), None);
         assert_eq!(sniff("a.pdf", b"%PDF-1.7"), None);
+        assert_eq!(sniff("pagefile.sys", &[0u8; 4096]), None);
         assert_eq!(sniff("empty", b""), None);
     }
 }
