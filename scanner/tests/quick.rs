@@ -121,6 +121,22 @@ fn quick_scan_with_nothing_planted_has_its_own_verdict_and_counts() {
         (s["files"].as_u64(), s["not_selected"].as_u64()),
         (Some(3), Some(6))
     );
+    // `scanner report` shows it as its own verdict and does not count it clean.
+    let t = tempfile::tempdir().unwrap();
+    let jsonl = t.path().join("quick.jsonl");
+    let lines: Vec<String> = recs.iter().map(|r| r.to_string()).collect();
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+    let rep = common::run_scanner(&["report".into(), jsonl.clone().into_os_string()]);
+    assert_eq!(rep.code, 0, "{}", rep.stderr);
+    assert!(rep.stdout.contains("QUICK_CLEAN"), "{}", rep.stdout);
+    let rep = common::run_scanner(&[
+        "report".into(),
+        "--format".into(),
+        "json".into(),
+        jsonl.into_os_string(),
+    ]);
+    let v: Value = serde_json::from_str(&rep.stdout).expect("report json");
+    assert_eq!(v["totals"]["clean"], 0, "{}", rep.stdout);
     let human = scan_human(&[&img], &["--quick"]);
     assert!(
         human

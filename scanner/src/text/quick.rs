@@ -42,4 +42,33 @@ mod tests {
         assert!(counts(Lang::En, &s).contains("3400 not read"));
         assert!(verdict(Lang::Fr).contains("zones à risque"));
     }
+
+    /// The human report on the log partition says the quick verdict, never the full clean.
+    #[test]
+    fn the_human_report_says_quick() {
+        use crate::record::{HostRecord, Record, ScanMode, Verdict};
+        let mut s = SummaryRecord::nothing_scanned();
+        (s.verdict, s.errors, s.files, s.scanned) = (Verdict::Clean, 0, 5, 5);
+        s.mode = ScanMode::Quick;
+        s.not_selected = 99;
+        let lines = vec![Record::Summary(s.clone()).to_json_line()];
+        let r = crate::init::logpart::human_report(&HostRecord::default(), &lines);
+        assert!(
+            r.contains(verdict(Lang::Fr)) && r.contains(verdict(Lang::En)),
+            "{r}"
+        );
+        assert!(r.contains("99 not read") && r.contains("99 non lus"), "{r}");
+        assert!(
+            !r.contains("CLEAN: no threat found, every file scanned"),
+            "{r}"
+        );
+        s.mode = ScanMode::Full;
+        let lines = vec![Record::Summary(s).to_json_line()];
+        let r = crate::init::logpart::human_report(&HostRecord::default(), &lines);
+        assert!(
+            r.contains("CLEAN: no threat found, every file scanned"),
+            "{r}"
+        );
+        assert!(!r.contains(verdict(Lang::En)), "{r}");
+    }
 }
