@@ -696,6 +696,33 @@ mod tests {
     }
 
     #[test]
+    fn quick_scan_is_offered_next_to_the_full_scan() {
+        let mut a = at_options();
+        assert!(!a.quick, "full by default (vigie.mode not set)");
+        for _ in 0..5 {
+            a.handle(Event::Key(Key::Up));
+        }
+        assert_eq!(a.current_option(), OptionRow::Kind);
+        a.handle(Event::Key(Key::Right));
+        assert!(a.quick);
+        a.handle(Event::Key(Key::Enter));
+        assert!(!a.quick);
+        a.handle(Event::Key(Key::Left));
+        assert!(
+            a.quick && a.full,
+            "the kind of scan does not change the disks"
+        );
+        // A quick scan's clean summary is not the full scan's green.
+        let mut s = summary(Verdict::Clean, 0, false);
+        s.mode = crate::record::ScanMode::Quick;
+        a.scan.summary = Some(s);
+        assert_eq!(a.verdict(), Verdict::Clean);
+        assert!(a.quick_clean());
+        a.scan.summary.as_mut().unwrap().mode = crate::record::ScanMode::Full;
+        assert!(!a.quick_clean());
+    }
+
+    #[test]
     fn choosing_disks() {
         let mut a = at_options();
         for _ in 0..5 {
