@@ -505,6 +505,29 @@ fn options_with_durations() {
     }
 }
 
+/// Issue 14: a full scan's time left comes from the bytes allocated on the volumes, from the
+/// first seconds (10 GiB of 100 GiB in 100 s: 15 minutes left, 10 %).
+#[test]
+fn time_left_from_allocated_bytes() {
+    for l in langs() {
+        let mut a = to_progress(l);
+        if let Some(m) = a.machine.as_mut() {
+            m.disks[0].volumes[2].allocated = Some(60 << 30);
+            m.disks[1].volumes[0].allocated = Some(40 << 30);
+        }
+        a.handle(Event::Progress(Progress {
+            bytes: 10 << 30,
+            files: 1000,
+            path: "/Windows/explorer.exe".into(),
+            ..Progress::default()
+        }));
+        a.handle(Event::Tick(100.0));
+        let t = text(&draw(&a));
+        assert!(t.contains("15 min 00 s"), "{t}");
+        assert!(t.contains("10 %"), "{t}");
+    }
+}
+
 fn quick(mut a: App) -> App {
     let s = a.scan.summary.as_mut().unwrap();
     s.mode = ScanMode::Quick;

@@ -470,7 +470,12 @@ fn progress(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     };
     // Issue 14: a full scan's progress and time left from the bytes allocated on the
     // volumes (known from the probe), from the first seconds on.
-    let alloc: Option<u64> = scanned_volumes(app).iter().map(|v| v.3).sum();
+    // Volumes without a count (encrypted, reserved, unreadable) are not read: 0 bytes.
+    let vols_alloc = scanned_volumes(app);
+    let alloc: Option<u64> = vols_alloc
+        .iter()
+        .any(|v| v.3.is_some())
+        .then(|| vols_alloc.iter().filter_map(|v| v.3).sum());
     let (ratio, left) = match alloc {
         Some(total) if !app.quick && total > 0 => (
             (p.bytes as f64 / total as f64).clamp(ratio, 0.99),
