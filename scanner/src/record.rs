@@ -439,6 +439,36 @@ pub struct SummaryRecord {
     /// Members of containers, all volumes together (apart from `files`).
     #[serde(flatten, default)]
     pub members: MemberCounts,
+    /// Full or quick scan (issue 14). Records written before it say nothing: full.
+    #[serde(default)]
+    pub mode: ScanMode,
+    /// Quick scan: files seen but not read (outside the high-risk areas, or content that is
+    /// not an executable, script, macro document, archive or shortcut). Not in `files`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_selected: u64,
+}
+
+/// What a scan set out to read: everything, or the high-risk areas only (`scan::quick`).
+/// A quick scan with nothing found is never the full scan's clean: see
+/// [`SummaryRecord::quick_clean`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanMode {
+    /// Every file of every readable volume.
+    #[default]
+    Full,
+    /// Boot areas, autostart targets, risky content in the high-risk areas.
+    Quick,
+}
+
+impl ScanMode {
+    /// The stable code (`full`, `quick`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Quick => "quick",
+        }
+    }
 }
 
 /// Which rule set a scan used: shown on the welcome screen, written in every record.
@@ -576,7 +606,17 @@ impl SummaryRecord {
             errors: 1,
             cancelled: false,
             members: MemberCounts::default(),
+            mode: ScanMode::Full,
+            not_selected: 0,
         }
+    }
+
+    /// A quick scan that found nothing and read everything it chose: its own verdict on
+    /// screen and in reports ("no threat in the high-risk areas", blue), never the full scan's
+    /// green. (The record keeps `"verdict":"clean"` with `"mode":"quick"`; a quick scan with
+    /// gaps is `incomplete` like any other.)
+    pub fn quick_clean(&self) -> bool {
+        self.mode == ScanMode::Quick && self.verdict == Verdict::Clean
     }
 }
 
@@ -799,9 +839,21 @@ mod tests {
             errors: 0,
             cancelled: false,
             members: MemberCounts::default(),
+            mode: ScanMode::Quick,
+            not_selected: 7,
         });
-        assert!(s
-            .to_json_line()
-            .starts_with(r#"{"type":"summary","verdict":"incomplete""#));
+        let line = s.to_json_line();
+        assert!(line.starts_with(r#"{"type":"summary","verdict":"incomplete""#));
+        assert!(
+            line.contains(r#""mode":"quick","not_selected":7"#),
+            "{line}"
+        );
+        let back: Record = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, s);
+        let old: SummaryRecord = serde_json::from_str(
+            r#"{"verdict":"clean","files":1,"scanned":1,"findings":0,"bytes":1,"seconds":1}"#,
+        )
+        .unwrap();
+        assert_eq!((old.mode, old.not_selected), (ScanMode::Full, 0));
     }
 }

@@ -11,8 +11,8 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 use ratatui::Terminal;
 use vigie::record::{
-    FindingKind, FindingRecord, FsKind, Record, RulesInfo, SummaryRecord, Verdict, VolumeRecord,
-    VolumeStatus,
+    FindingKind, FindingRecord, FsKind, Record, RulesInfo, ScanMode, SummaryRecord, Verdict,
+    VolumeRecord, VolumeStatus,
 };
 use vigie::sink::Progress;
 use vigie::tui::app::{Event, Key, Lang, Layout, Machine, MachineDisk, MachineVolume, VolumeKind};
@@ -95,6 +95,7 @@ fn machine() -> Machine {
         size,
         label: label.map(str::to_string),
         kind,
+        allocated: None,
     };
     Machine {
         disks: vec![
@@ -220,6 +221,8 @@ fn summary(verdict: Verdict, findings: u64, skipped: u64) -> SummaryRecord {
         errors: 0,
         cancelled: false,
         members: Default::default(),
+        mode: Default::default(),
+        not_selected: 0,
     }
 }
 
@@ -469,6 +472,92 @@ fn three_verdicts() {
     }
 }
 
+/// Issue 14: the options screen shows how long a full and a quick scan of the chosen disks
+/// should take, from the bytes allocated on their volumes.
+#[test]
+fn options_with_durations() {
+    for l in langs() {
+        let mut m = machine();
+        let used = [Some(40 << 20), None, Some(180 << 30), None];
+        for (v, a) in m.disks[0].volumes.iter_mut().zip(used) {
+            v.allocated = a;
+        }
+        m.disks[1].volumes[0].allocated = Some(300 << 30);
+        let mut a = base(l);
+        a.handle(Event::Machine(m));
+        a.handle(Event::Key(Key::Enter));
+        a.handle(Event::Key(Key::Enter));
+        assert_eq!(a.screen, Screen::Options);
+        for _ in 0..3 {
+            a.handle(Event::Key(Key::Up));
+        }
+        a.handle(Event::Key(Key::Right));
+        assert!(a.quick);
+        let t = text(&check("options-durations", &a));
+        // 480 GiB at the stated 50 MiB/s: 2 h 43 min; quick: 3 % of it plus 1 min a volume.
+        assert!(t.contains("2 h 43 min"), "{t}");
+        assert!(
+            t.contains("Rapide : zones") || t.contains("Quick: high-risk"),
+            "{t}"
+        );
+        a.handle(Event::Key(Key::Right));
+        assert!(!a.quick);
+    }
+}
+
+/// Issue 14: a full scan's time left comes from the bytes allocated on the volumes, from the
+/// first seconds (10 GiB of 100 GiB in 100 s: 15 minutes left, 10 %).
+#[test]
+fn time_left_from_allocated_bytes() {
+    for l in langs() {
+        let mut a = to_progress(l);
+        if let Some(m) = a.machine.as_mut() {
+            m.disks[0].volumes[2].allocated = Some(60 << 30);
+            m.disks[1].volumes[0].allocated = Some(40 << 30);
+        }
+        a.handle(Event::Progress(Progress {
+            bytes: 10 << 30,
+            files: 1000,
+            path: "/Windows/explorer.exe".into(),
+            ..Progress::default()
+        }));
+        a.handle(Event::Tick(100.0));
+        let t = text(&draw(&a));
+        assert!(t.contains("15 min 00 s"), "{t}");
+        assert!(t.contains("10 %"), "{t}");
+    }
+}
+
+fn quick(mut a: App) -> App {
+    let s = a.scan.summary.as_mut().unwrap();
+    s.mode = ScanMode::Quick;
+    s.not_selected = 251_804;
+    a
+}
+
+/// Issue 14: a quick scan with nothing found is blue with its own words and counts, never
+/// green; an infection is red as always.
+#[test]
+fn quick_scan_verdicts() {
+    for l in langs() {
+        let a = quick(scanned_machine(l, Verdict::Clean));
+        assert!(a.quick_clean());
+        let b = check("verdict-quick-clean", &a);
+        assert_eq!(b[(40, 12)].bg, Color::Blue);
+        let t = text(&b);
+        assert!(t.contains("251804"), "{t}");
+        assert!(
+            t.contains("aucune menace dans les zones à risque")
+                || t.contains("no threat in the high-risk areas"),
+            "{t}"
+        );
+        let a = quick(scanned_machine(l, Verdict::Infected));
+        assert!(!a.quick_clean());
+        let b = check("verdict-quick-infected", &a);
+        assert_eq!(b[(40, 12)].bg, Color::Red);
+    }
+}
+
 #[test]
 fn never_green_when_something_was_skipped() {
     let mut a = scanned_machine(Lang::En, Verdict::Clean);
@@ -610,6 +699,7 @@ fn reserved_and_unknown_partitions_are_named_in_words() {
             size: 16 << 20,
             label: None,
             kind: VolumeKind::MsReserved,
+            allocated: None,
         });
         m.disks[0].volumes.push(MachineVolume {
             number: 10,
@@ -617,6 +707,7 @@ fn reserved_and_unknown_partitions_are_named_in_words() {
             size: 1 << 30,
             label: None,
             kind: VolumeKind::Unreadable,
+            allocated: None,
         });
         let mut a = base(l);
         a.handle(Event::Machine(m));

@@ -142,6 +142,9 @@ impl Sink for HumanSink {
                     Verdict::Incomplete => {
                         "INCOMPLETE (nothing found, but not everything could be scanned)"
                     }
+                    Verdict::Clean if s.quick_clean() => {
+                        "QUICK SCAN: no threat in the high-risk areas (not a full scan)"
+                    }
                     Verdict::Clean => "CLEAN",
                 };
                 let _ = writeln!(
@@ -149,6 +152,14 @@ impl Sink for HumanSink {
                     "\n{} files, {} scanned, {} skipped, {} errors, {} bytes in {:.1} s",
                     s.files, s.scanned, s.skipped, s.errors, s.bytes, s.seconds
                 );
+                if s.mode == crate::record::ScanMode::Quick {
+                    let _ = writeln!(
+                        out,
+                        "quick scan: {} files read, {} not read (outside the high-risk areas \
+                         or not executable content)",
+                        s.files, s.not_selected
+                    );
+                }
                 for f in &self.findings {
                     let _ = writeln!(out, "  threat: {f}");
                 }

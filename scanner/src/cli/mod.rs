@@ -97,6 +97,11 @@ pub struct ScanArgs {
     /// Evidence for the CERT (issue 14).
     #[command(flatten)]
     pub evidence: EvidenceArgs,
+    /// Quick scan: boot areas, autostart targets, then executables, scripts, macro documents,
+    /// archives and shortcuts (by content) in user profiles, ProgramData, Windows/Temp, volume
+    /// roots and FAT/exFAT volumes. Its clean verdict says "no threat in the high-risk areas".
+    #[arg(long)]
+    pub quick: bool,
 }
 
 // --- Evidence (issue 14) --------------------------------------------------------------------
@@ -283,6 +288,7 @@ impl ScanArgs {
                 max_expanded: self.max_expanded,
                 max_ratio: self.max_ratio.max(1),
             },
+            quick: self.quick,
         }
     }
 }

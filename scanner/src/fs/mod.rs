@@ -12,6 +12,7 @@
 //! or with the reason it cannot be read. Symlinks, devices, FIFOs and sockets are not files to
 //! scan and are not reported.
 
+pub mod allocated;
 pub mod codec;
 pub mod exfat;
 pub mod ext4;

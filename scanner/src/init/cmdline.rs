@@ -36,6 +36,8 @@ pub struct Cmdline {
     /// (issue 14); `vigie.evidence_max_file=SIZE`, `vigie.evidence_max_total=SIZE` (K, M, G)
     /// bound it (stick defaults: see `crate::evidence::Limits::stick`).
     pub evidence: Option<crate::evidence::Limits>,
+    /// `vigie.mode=quick|full`: the scan offered first (interactive) or run (unattended).
+    pub quick: bool,
     /// `vigie.*` words we did not understand (reported, never fatal).
     pub unknown: Vec<String>,
 }
@@ -57,6 +59,7 @@ impl Default for Cmdline {
             test_crash: None,
             containers: crate::container::Limits::builtin(),
             evidence: None,
+            quick: false,
             unknown: Vec::new(),
         }
     }
@@ -125,6 +128,17 @@ impl Cmdline {
                     .and_then(crate::fault::Crash::parse)
                     .map(|k| c.test_crash = Some(k))
                     .is_some(),
+                "mode" => match val {
+                    Some("quick") | Some("rapide") => {
+                        c.quick = true;
+                        true
+                    }
+                    Some("full") | Some("complete") => {
+                        c.quick = false;
+                        true
+                    }
+                    _ => false,
+                },
                 "containers" => truthy(val).map(|b| c.containers.enabled = b).is_some(),
                 "max_depth" => num(val)
                     .map(|n| c.containers.max_depth = n.min(64) as u32)
@@ -201,6 +215,18 @@ mod tests {
         assert_eq!((c.settle_secs, c.threads), (5, 2));
         assert!(Cmdline::parse("vigie.auto").auto);
         assert!(!Cmdline::parse("").auto);
+    }
+
+    #[test]
+    fn scan_mode_from_the_command_line_and_the_settings_file() {
+        assert!(!Cmdline::parse("").quick);
+        assert!(Cmdline::parse("vigie.mode=quick").quick);
+        assert!(!Cmdline::parse("vigie.mode=quick vigie.mode=full").quick);
+        let c = Cmdline::parse("vigie.mode=fast");
+        assert!(!c.quick);
+        assert_eq!(c.unknown, ["vigie.mode=fast"]);
+        assert!(crate::init::settings::merge("mode=quick\n", "").quick);
+        assert!(!crate::init::settings::merge("mode=quick\n", "vigie.mode=full").quick);
     }
 
     #[test]

@@ -325,6 +325,17 @@ pub fn human_report(host: &HostRecord, lines: &[String]) -> String {
         }
     }
     let (fr, en) = verdict_words(sum.as_ref().map(|s| s.verdict));
+    // Issue 14 (quick scan): its clean is its own verdict, with what was and was not read.
+    let quick = sum
+        .as_ref()
+        .filter(|s| s.mode == crate::record::ScanMode::Quick);
+    let (fr, en) = match quick {
+        Some(s) if s.quick_clean() => (
+            crate::text::quick::verdict(Lang::Fr),
+            crate::text::quick::verdict(Lang::En),
+        ),
+        _ => (fr, en),
+    };
     let mut o = String::from("\u{feff}");
     // File names and labels come from host disks: a control character (a CR/LF in an ext4
     // name) must not forge lines of the report.
@@ -339,6 +350,16 @@ pub fn human_report(host: &HostRecord, lines: &[String]) -> String {
     w("========================================".into());
     w(format!("Résultat / Verdict : {fr}"));
     w(format!("                     {en}"));
+    if let Some(s) = quick {
+        w(format!(
+            "                     {}",
+            crate::text::quick::counts(Lang::Fr, s)
+        ));
+        w(format!(
+            "                     {}",
+            crate::text::quick::counts(Lang::En, s)
+        ));
+    }
     w(String::new());
     w(format!("Machine / Device   : {}", device_name(host)));
     for (k, label) in [
@@ -494,6 +515,7 @@ pub const INDEX_HEADER: &[&str] = &[
     "clé/stick",
     "scan_id",
     "dossier/folder",
+    "analyse/scan", // issue 14: full | quick
 ];
 
 /// One CSV field, always quoted, `"` doubled, line breaks flattened.
@@ -565,6 +587,11 @@ pub fn index_row(host: &HostRecord, lines: &[String], folder: &str) -> String {
         host.stick_id.clone().unwrap_or_default(),
         host.scan_id.clone(),
         format!("{SCANS_DIR}/{folder}"),
+        // Issue 14: full | quick (stable codes).
+        s.as_ref()
+            .map(|s| s.mode.as_str())
+            .unwrap_or("")
+            .to_string(),
     ])
 }
 

@@ -246,6 +246,7 @@ fn step_cmdline(b: &mut Boot) -> Result<(), String> {
     b.cmdline = Cmdline::parse(&s);
     // Container limits (issue 13): the scan child is forked, it inherits them.
     crate::container::limits::set_defaults(b.cmdline.containers);
+    crate::scan::quick::set_default(b.cmdline.quick); // issue 14: vigie.mode=quick
     mirror_console(&s);
     say(&format!(
         "  auto={} debug={} settle={}s",
@@ -476,6 +477,7 @@ fn load_settings(b: &mut Boot) {
     let line = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     b.cmdline = settings::merge(&text, &line);
     crate::container::limits::set_defaults(b.cmdline.containers);
+    crate::scan::quick::set_default(b.cmdline.quick); // issue 14: vigie.mode=quick
     say(&format!(
         "  settings from {}: auto={} site={} pseudonymise={}",
         settings::SETTINGS_FILE,
@@ -648,6 +650,8 @@ fn supervise_scan(
                         errors: 1,
                         cancelled: false,
                         members: Default::default(),
+                        mode: Default::default(),
+                        not_selected: 0,
                     });
                     if rec.verdict == Verdict::Clean {
                         rec.verdict = Verdict::Incomplete;
@@ -864,6 +868,8 @@ fn close_summary(lines: &mut Vec<String>, errors: u64) -> Verdict {
             errors: errors.max(1),
             cancelled: true,
             members: Default::default(),
+            mode: Default::default(),
+            not_selected: 0,
         })
         .to_json_line(),
     );
@@ -1130,6 +1136,8 @@ mod tests {
             errors: 0,
             cancelled: false,
             members: Default::default(),
+            mode: Default::default(),
+            not_selected: 0,
         })
         .to_json_line()];
         assert_eq!(close_summary(&mut done, 0), Verdict::Clean);

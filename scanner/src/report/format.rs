@@ -38,6 +38,10 @@ pub fn render(f: &Fleet, fmt: Format) -> String {
 }
 
 fn verdict(s: &Scan) -> &'static str {
+    // Issue 14: a quick scan that found nothing is never the full scan's clean.
+    if s.summary.as_ref().is_some_and(|x| x.quick_clean()) {
+        return "quick_clean";
+    }
     s.verdict().map_or("none", Verdict::as_str)
 }
 

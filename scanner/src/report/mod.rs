@@ -439,7 +439,10 @@ pub fn merge(scans: Vec<Scan>) -> Fleet {
             t.scans += scans.len();
             match last.verdict() {
                 Some(Verdict::Infected) => t.infected += 1,
-                Some(Verdict::Clean) => t.clean += 1,
+                // Issue 14: a quick scan with nothing found is not counted clean.
+                Some(Verdict::Clean) if !last.summary.as_ref().is_some_and(|s| s.quick_clean()) => {
+                    t.clean += 1
+                }
                 _ => t.incomplete += 1,
             }
             t.findings += last.findings.len();

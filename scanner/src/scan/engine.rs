@@ -32,6 +32,7 @@ use crate::record::{
 use crate::sink::{Progress, Sink};
 
 mod members;
+mod quick;
 
 /// Size of the disk-level boot area scanned as `<mbr>`.
 const BOOT_AREA: u64 = 1024 * 1024;
@@ -70,6 +71,9 @@ pub struct ScanOptions {
     pub boot_areas: bool,
     /// Looking inside files (archives, images, mail): bounds, or disabled.
     pub containers: crate::container::Limits,
+    /// Quick scan (issue 14, `scan::quick`): boot areas, autostart targets, risky content in
+    /// the high-risk areas only.
+    pub quick: bool,
 }
 
 impl Default for ScanOptions {
@@ -83,6 +87,7 @@ impl Default for ScanOptions {
             timeout: Duration::from_secs(60),
             boot_areas: true,
             containers: crate::container::Limits::default(),
+            quick: super::quick::default_quick(),
         }
     }
 }
@@ -133,6 +138,11 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Full or quick scan from now on (the console UI asks after the rules are loaded).
+    pub fn set_quick(&mut self, quick: bool) {
+        self.opts.quick = quick;
+    }
+
     /// Loads the rules and hash lists named in `opts`.
     pub fn new(opts: ScanOptions) -> Result<Self, EngineError> {
         let rules = match &opts.rules {
@@ -275,6 +285,8 @@ struct Slot {
     windows: bool,
     /// Members of containers, counted apart from files (see `members.rs`).
     members: crate::record::MemberCounts,
+    /// Quick scan: files seen and not read (see `quick.rs`).
+    not_selected: u64,
 }
 
 impl Slot {
@@ -320,6 +332,7 @@ struct Totals {
     bytes: u64,
     skipped: u64,
     errors: u64,
+    not_selected: u64,
 }
 
 struct Run<'e, 's> {
@@ -543,6 +556,7 @@ impl<'e, 's> Run<'e, 's> {
         self.totals.skipped += s.skipped_total();
         self.totals.errors += s.errors;
         self.totals.members.add(&s.members);
+        self.totals.not_selected += s.not_selected;
         self.sink.record(&Record::Volume(record));
     }
 
@@ -586,7 +600,7 @@ impl<'e, 's> Run<'e, 's> {
         info: &mut VolumeInfo,
     ) -> VolumeStatus {
         let opened: Result<Result<Box<dyn Walker>, FsError>, String> =
-            guard(|| open_walker(fs, dev));
+            guard(|| open_walker(fs, dev.clone()));
         let mut walker = match opened {
             Ok(Ok(w)) => w,
             Ok(Err(e)) => {
@@ -606,9 +620,16 @@ impl<'e, 's> Run<'e, 's> {
             }
         };
         *info = guard(|| walker.info()).unwrap_or_default();
+        let quick = self
+            .engine
+            .opts
+            .quick
+            .then(|| self.quick_targets(slot, fs, &dev));
         let walked = guard(|| {
-            walker
-                .walk(&mut |meta: &FileMeta, content: Content<'_>| self.visit(slot, meta, content))
+            walker.walk(&mut |meta: &FileMeta, content: Content<'_>| match &quick {
+                Some(q) => self.visit_quick(slot, q, meta, content),
+                None => self.visit(slot, meta, content),
+            })
         });
         // Notes learnt during the walk (e.g. NTFS records no directory lists).
         if let Ok(after) = guard(|| walker.info()) {
@@ -965,6 +986,7 @@ impl<'e, 's> Run<'e, 's> {
             skipped,
             errors,
             members,
+            not_selected,
         } = std::mem::take(&mut self.totals);
         let verdict = if self.findings > 0 {
             Verdict::Infected
@@ -989,6 +1011,12 @@ impl<'e, 's> Run<'e, 's> {
             errors,
             cancelled: self.cancelled,
             members,
+            mode: if self.engine.opts.quick {
+                crate::record::ScanMode::Quick
+            } else {
+                crate::record::ScanMode::Full
+            },
+            not_selected,
         };
         self.sink.record(&Record::Summary(summary.clone()));
         summary

@@ -6,7 +6,9 @@
 
 #[cfg(feature = "engine")]
 mod engine;
+pub mod estimate;
 pub mod iocs;
+pub mod quick;
 #[cfg(feature = "engine")]
 pub mod rules;
 #[cfg(feature = "engine")]

@@ -7,6 +7,7 @@
 
 pub mod lang;
 pub mod note;
+pub mod quick;
 
 pub use lang::Lang;
 

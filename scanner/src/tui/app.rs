@@ -72,6 +72,8 @@ pub struct MachineVolume {
     pub label: Option<String>,
     /// What it looks like.
     pub kind: VolumeKind,
+    /// Bytes allocated on it, read cheaply at probe time (`fs::allocated`), when known.
+    pub allocated: Option<u64>,
 }
 
 /// One disk as the machine screen shows it.
@@ -128,6 +130,8 @@ pub enum Screen {
 /// Rows of the options screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptionRow {
+    /// Full or quick scan (issue 14).
+    Kind,
     /// Full scan / choose disks.
     Mode,
     /// Disk number `i` (only when choosing).
@@ -230,6 +234,8 @@ pub struct App {
     pub machine_scroll: usize,
     /// Full scan (default) or chosen disks.
     pub full: bool,
+    /// Quick scan (issue 14) instead of a full read; default from `vigie.mode`.
+    pub quick: bool,
     /// Per disk: chosen for the scan.
     pub selected: Vec<bool>,
     /// Selected row of the options screen.
@@ -270,6 +276,7 @@ impl App {
             machine: None,
             machine_scroll: 0,
             full: true,
+            quick: crate::scan::quick::default_quick(),
             selected: Vec::new(),
             options_row: 0,
             asset_tag: String::new(),
@@ -284,7 +291,7 @@ impl App {
 
     /// The rows of the options screen, in order.
     pub fn option_rows(&self) -> Vec<OptionRow> {
-        let mut r = vec![OptionRow::Mode];
+        let mut r = vec![OptionRow::Kind, OptionRow::Mode];
         if !self.full {
             r.extend((0..self.selected.len()).map(OptionRow::Disk));
         }
@@ -494,6 +501,9 @@ impl App {
             Key::Up => self.options_row = self.options_row.min(rows.len() - 1).saturating_sub(1),
             Key::Down => self.options_row = (self.options_row + 1).min(rows.len() - 1),
             Key::Esc => self.screen = Screen::Machine,
+            Key::Left | Key::Right | Key::Enter if row == OptionRow::Kind => {
+                self.quick = !self.quick;
+            }
             Key::Left | Key::Right if row == OptionRow::Mode => {
                 self.full = !self.full;
                 self.options_error = false;
@@ -590,6 +600,12 @@ impl App {
         }
     }
 
+    /// The verdict is a quick scan's "no threat in the high-risk areas" (blue), not green.
+    pub fn quick_clean(&self) -> bool {
+        self.verdict() == Verdict::Clean
+            && self.scan.summary.as_ref().is_some_and(|s| s.quick_clean())
+    }
+
     /// Skipped files of all volumes, by reason.
     pub fn skipped_by_reason(&self) -> BTreeMap<String, u64> {
         let mut m = BTreeMap::new();
@@ -661,6 +677,8 @@ mod tests {
             errors: 0,
             cancelled,
             members: Default::default(),
+            mode: Default::default(),
+            not_selected: 0,
         }
     }
 
@@ -678,17 +696,47 @@ mod tests {
     }
 
     #[test]
+    fn quick_scan_is_offered_next_to_the_full_scan() {
+        let mut a = at_options();
+        assert!(!a.quick, "full by default (vigie.mode not set)");
+        for _ in 0..5 {
+            a.handle(Event::Key(Key::Up));
+        }
+        assert_eq!(a.current_option(), OptionRow::Kind);
+        a.handle(Event::Key(Key::Right));
+        assert!(a.quick);
+        a.handle(Event::Key(Key::Enter));
+        assert!(!a.quick);
+        a.handle(Event::Key(Key::Left));
+        assert!(
+            a.quick && a.full,
+            "the kind of scan does not change the disks"
+        );
+        // A quick scan's clean summary is not the full scan's green.
+        let mut s = summary(Verdict::Clean, 0, false);
+        s.mode = crate::record::ScanMode::Quick;
+        a.scan.summary = Some(s);
+        assert_eq!(a.verdict(), Verdict::Clean);
+        assert!(a.quick_clean());
+        a.scan.summary.as_mut().unwrap().mode = crate::record::ScanMode::Full;
+        assert!(!a.quick_clean());
+    }
+
+    #[test]
     fn choosing_disks() {
         let mut a = at_options();
         for _ in 0..5 {
             a.handle(Event::Key(Key::Up));
         }
+        assert_eq!(a.current_option(), OptionRow::Kind);
+        a.handle(Event::Key(Key::Down));
         assert_eq!(a.current_option(), OptionRow::Mode);
         a.handle(Event::Key(Key::Right));
         assert!(!a.full);
         assert_eq!(
             a.option_rows(),
             [
+                OptionRow::Kind,
                 OptionRow::Mode,
                 OptionRow::Disk(0),
                 OptionRow::Disk(1),

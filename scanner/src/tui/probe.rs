@@ -122,6 +122,10 @@ pub fn volumes(dev: &Device, sector_size: Option<u32>) -> Vec<MachineVolume> {
                 size: p.len,
                 label,
                 kind: guess_kind(fs, p, readable),
+                // Issue 14: for the duration estimates and the time left.
+                allocated: guard(|| crate::fs::allocated::allocated(fs, v.as_ref()))
+                    .ok()
+                    .flatten(),
             }
         })
         .collect();

@@ -326,8 +326,23 @@ fn options(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     let style = |r: OptionRow| if r == cur { SEL } else { Style::new() };
     let mut lines = vec![
         Line::from(""),
-        Line::styled(format!(" {}", t.scan_what), LABEL),
+        Line::styled(format!(" {}", t.scan_kind), LABEL),
     ];
+    let kind = if app.quick { t.kind_quick } else { t.kind_full };
+    lines.push(Line::from(vec![
+        Span::raw("   "),
+        Span::styled(format!("< {kind} >"), style(OptionRow::Kind)),
+    ]));
+    if app.quick {
+        lines.push(Line::styled(format!("   {}", t.kind_quick_hint), DIM));
+    }
+    lines.push(Line::from(vec![
+        Span::raw("   "),
+        Span::styled(format!("{} ", t.estimate), DIM),
+        Span::raw(estimates(app, t)),
+    ]));
+    lines.push(Line::from(""));
+    lines.push(Line::styled(format!(" {}", t.scan_what), LABEL));
     let mode = if app.full {
         t.full_scan
     } else {
@@ -382,6 +397,41 @@ fn options(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
+/// The volumes the current options would scan: (disk, number, size, allocated).
+fn scanned_volumes(app: &App) -> Vec<(String, u32, u64, Option<u64>)> {
+    let targets = app.targets();
+    app.machine
+        .iter()
+        .flat_map(|m| m.disks.iter())
+        .filter(|d| targets.contains(&d.dev))
+        .flat_map(|d| {
+            d.volumes
+                .iter()
+                .map(move |v| (d.dev.clone(), v.number, v.size, v.allocated))
+        })
+        .collect()
+}
+
+/// "full 2 h 10 min, quick 6 min" for the chosen disks (issue 14; assumptions in
+/// `scan::estimate`), from the bytes allocated on their readable volumes.
+fn estimates(app: &App, t: &Strings) -> String {
+    use crate::scan::estimate::{full_secs, quick_secs};
+    let known: Vec<u64> = scanned_volumes(app).iter().filter_map(|v| v.3).collect();
+    if known.is_empty() {
+        return t.estimate_unknown.to_string();
+    }
+    let bytes: u64 = known.iter().sum();
+    format!(
+        "{} {}, {} {} ({} {})",
+        t.kind_full.split([':', ' ']).next().unwrap_or(""),
+        duration(full_secs(bytes)),
+        t.kind_quick.split([':', ' ']).next().unwrap_or(""),
+        duration(quick_secs(bytes, known.len())),
+        size(app.lang, bytes),
+        t.allocated
+    )
+}
+
 fn progress(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     let block = frame(t.progress);
     let inner = block.inner(area);
@@ -417,6 +467,22 @@ fn progress(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
         duration(s.elapsed * (1.0 - ratio) / ratio)
     } else {
         "-".into()
+    };
+    // Issue 14: a full scan's progress and time left from the bytes allocated on the
+    // volumes (known from the probe), from the first seconds on.
+    // Volumes without a count (encrypted, reserved, unreadable) are not read: 0 bytes.
+    let vols_alloc = scanned_volumes(app);
+    let alloc: Option<u64> = vols_alloc
+        .iter()
+        .any(|v| v.3.is_some())
+        .then(|| vols_alloc.iter().filter_map(|v| v.3).sum());
+    let (ratio, left) = match alloc {
+        Some(total) if !app.quick && total > 0 => (
+            (p.bytes as f64 / total as f64).clamp(ratio, 0.99),
+            crate::scan::estimate::time_left(s.elapsed, p.bytes, total)
+                .map_or_else(|| "-".into(), duration),
+        ),
+        _ => (ratio, left),
     };
     let [g1, rest] = Split::vertical([Constraint::Length(3), Constraint::Min(1)]).areas(inner);
     let gauge = Gauge::default()
@@ -537,6 +603,7 @@ fn glyph(c: char) -> [&'static str; 5] {
     match c.to_ascii_uppercase() {
         'A' => [" ### ", "#   #", "#####", "#   #", "#   #"],
         'C' => [" ####", "#    ", "#    ", "#    ", " ####"],
+        'D' => ["#### ", "#   #", "#   #", "#   #", "#### "],
         'E' => ["#####", "#    ", "#### ", "#    ", "#####"],
         'I' => ["#####", "  #  ", "  #  ", "  #  ", "#####"],
         'K' => ["#   #", "#  # ", "###  ", "#  # ", "#   #"],
@@ -545,8 +612,10 @@ fn glyph(c: char) -> [&'static str; 5] {
         'N' => ["#   #", "##  #", "# # #", "#  ##", "#   #"],
         'O' => [" ### ", "#   #", "#   #", "#   #", " ### "],
         'P' => ["#### ", "#   #", "#### ", "#    ", "#    "],
+        'Q' => [" ### ", "#   #", "# # #", "#  # ", " ## #"],
         'R' => ["#### ", "#   #", "#### ", "#  # ", "#   #"],
         'T' => ["#####", "  #  ", "  #  ", "  #  ", "  #  "],
+        'U' => ["#   #", "#   #", "#   #", "#   #", " ### "],
         _ => ["     ", "     ", "     ", "     ", "     "],
     }
 }
@@ -638,7 +707,20 @@ fn not_scanned_lines(app: &App, t: &Strings) -> Vec<String> {
 
 fn verdict(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     let v = app.verdict();
+    let quick_title;
     let (bg, fg, title, sub, word) = match v {
+        // Issue 14: a quick scan's clean is blue, never the full scan's green.
+        Verdict::Clean if app.quick_clean() => {
+            // Upper case would make an À, which the console font lacks.
+            quick_title = crate::text::quick::verdict(app.lang).to_string();
+            (
+                Color::Blue,
+                Color::White,
+                quick_title.as_str(),
+                t.quick_sub,
+                t.banner_quick,
+            )
+        }
         Verdict::Infected => (
             Color::Red,
             Color::White,
@@ -690,6 +772,18 @@ fn verdict(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
             })
             .collect(),
         Verdict::Incomplete => not_scanned_lines(app, t),
+        Verdict::Clean if app.quick_clean() => app
+            .scan
+            .summary
+            .iter()
+            .flat_map(|s| {
+                wrap(
+                    &crate::text::quick::counts(app.lang, s),
+                    w.saturating_sub(4),
+                    3,
+                )
+            })
+            .collect(),
         Verdict::Clean => {
             let s = app.scan.summary.as_ref();
             vec![format!(

@@ -264,6 +264,7 @@ pub fn run_child(cfg: ChildConfig, out: File, reply: File) -> i32 {
                         crash: cfg.crash,
                     },
                     names.clone(),
+                    app.quick, // issue 14: the operator's choice of scan
                 );
             }
             Action::Cancel => cancel.store(true, Ordering::Relaxed),
@@ -341,13 +342,14 @@ fn spawn_scan(
     cancel: Arc<AtomicBool>,
     mut sink: UiSink,
     names: Names,
+    quick: bool,
 ) {
     std::thread::spawn(move || {
         // A panic on this thread would not end the child: the UI would wait for a summary
         // forever and PID 1 for the pipe to close. Abort instead, so PID 1's crash path
         // records and explains it.
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            scan_thread(targets, engine, &cancel, &mut sink, &names)
+            scan_thread(targets, engine, &cancel, &mut sink, &names, quick)
         }));
         if run.is_err() {
             crate::say::say("  the scan thread panicked: aborting the scan process");
@@ -362,10 +364,12 @@ fn scan_thread(
     cancel: &AtomicBool,
     sink: &mut UiSink,
     names: &Names,
+    quick: bool,
 ) {
     let engine = engine.and_then(|rx| rx.recv().ok());
     match engine {
         Some(Ok(mut e)) => {
+            e.set_quick(quick);
             let paths: Vec<PathBuf> = targets.iter().map(PathBuf::from).collect();
             // Registry hive and /etc/hostname, parsed here in the child, never in PID 1.
             e.capture(crate::hostinfo::CAPTURE, crate::hostinfo::CAPTURE_MAX);
