@@ -95,9 +95,12 @@ image() {
 		fat_fill "$WORK/img" "$src"
 		;;
 	exfat)
-		mkfs.exfat -L BENCH "$WORK/img" >/dev/null
+		# 4 KiB clusters: the default (32 KiB at 512 MiB) does not hold 24,000 small files.
+		mkfs.exfat -c 4K -L BENCH "$WORK/img" >/dev/null
 		mkdir -p "$WORK/x"
 		EXFAT_LOOP=$(losetup -f --show "$WORK/img")
+		# A new loop device may come up read-only here (exfat-fuse then mounts it read-only).
+		[ "$(blockdev --getro "$EXFAT_LOOP")" = 0 ] || blockdev --setrw "$EXFAT_LOOP"
 		mount.exfat-fuse "$EXFAT_LOOP" "$WORK/x" >/dev/null
 		cp -r "$src"/. "$WORK/x/"
 		sync
