@@ -6,11 +6,15 @@
 # and each figure is the median of $runs runs):
 #   - corpus: 24,000 small files (12,000 in flat/, 12,000 in nested/aNN/bN/), deterministic;
 #   - images: NTFS, ext4 htree (mke2fs -d, then e2fsck -fD), ext4 linear (mke2fs -d only),
-#     FAT32;
+#     FAT32, and exFAT when exfatprogs and exfat-fuse are installed (filled through a FUSE mount
+#     of a loop device on the image file);
 #   - `scanner scan --threads T --rules eicar.yar IMAGE` for the glibc build and the static
 #     musl build (the binary on the stick), and `yr scan -r -p T eicar.yar CORPUS`;
 #   - ratios yr/scanner (>= 1.0 wanted) and musl/glibc (<= 1.05 wanted), peak RSS;
-#   - scaling: one directory of 1,000 and of 50,000 files on each filesystem, time per file.
+#   - scaling: one directory of 1,000 and of 50,000 files on each filesystem, time per file;
+#   - containers (issue 13): default vs --no-containers on the same images (they hold no
+#     container: the default must cost no more than --no-containers);
+#   - seek figure (ext4): backward jumps between files, directory-entry order vs the order read.
 need_tools mkfs.fat mcopy mkntfs ntfs-3g mke2fs e2fsck python3 flock
 [ -x /usr/bin/time ] || die "/usr/bin/time missing (Debian package time)"
 [ "$(id -u)" = 0 ] || die "needs root for the ntfs-3g FUSE mount"
@@ -21,7 +25,8 @@ mkdir -p "$SB" "$TOOLS"
 exec 9>"$SB/.lock"
 flock 9
 WORK=$(mktemp -d "$SB/.work.XXXXXX")
-trap 'cleanup_mounts; rm -rf "$WORK"' EXIT
+EXFAT_LOOP=
+trap 'cleanup_mounts; exfat_umount; rm -rf "$WORK"' EXIT
 EICAR_RULE=$ROOT/rules/test/eicar.yar
 GLIBC=${SCANNER:-$ROOT/target/release/scanner}
 MUSL=${SCANNER_MUSL:-$ROOT/target/x86_64-unknown-linux-musl/release/scanner}
@@ -53,6 +58,17 @@ for i in range(nested):
 PY
 }
 
+# exFAT: exfatprogs' mkfs.exfat, filled through exfat-fuse on a loop device of the image FILE
+# (this kernel has no exfat driver; scripts/testimg/exfat.sh does the same).
+exfat_umount() {
+	if [ -n "$EXFAT_LOOP" ]; then
+		mountpoint -q "$WORK/x" && umount "$WORK/x"
+		losetup -d "$EXFAT_LOOP" 2>/dev/null || true
+		EXFAT_LOOP=
+	fi
+}
+have_exfat() { command -v mkfs.exfat >/dev/null && command -v mount.exfat-fuse >/dev/null && command -v losetup >/dev/null; }
+
 # image KIND IMG SRC SIZE_MIB
 image() {
 	local kind=$1 img=$2 src=$3 size=$4
@@ -78,12 +94,25 @@ image() {
 		mkfs.fat -F 32 -s 8 -n BENCH -i 5eed0002 "$WORK/img" >/dev/null
 		fat_fill "$WORK/img" "$src"
 		;;
+	exfat)
+		# 4 KiB clusters: the default (32 KiB at 512 MiB) does not hold 24,000 small files.
+		mkfs.exfat -c 4K -L BENCH "$WORK/img" >/dev/null
+		mkdir -p "$WORK/x"
+		EXFAT_LOOP=$(losetup -f --show "$WORK/img")
+		# A new loop device may come up read-only here (exfat-fuse then mounts it read-only).
+		[ "$(blockdev --getro "$EXFAT_LOOP")" = 0 ] || blockdev --setrw "$EXFAT_LOOP"
+		mount.exfat-fuse "$EXFAT_LOOP" "$WORK/x" >/dev/null
+		cp -r "$src"/. "$WORK/x/"
+		sync
+		exfat_umount
+		;;
 	esac
 	mv "$WORK/img" "$img"
 	touch "$img.done"
 }
 
 KINDS=(ntfs ext4-htree ext4-linear fat32)
+if have_exfat; then KINDS+=(exfat); else log "exFAT left out: mkfs.exfat or mount.exfat-fuse missing"; fi
 if ! [ -f "$SB/corpus.done" ]; then
 	rm -rf "$SB/corpus"
 	log "corpus: 24,000 files in $SB/corpus"
@@ -192,6 +221,21 @@ if ((scaling)); then
 	echo "Time per file in one directory (static musl build; flat from 1,000 to 50,000 = linear cost)"
 	column -t -s $'\t' "$sres"
 fi
+# Containers (issue 13): these images hold no container (random and text bodies), so opening
+# containers must cost nothing here: default vs --no-containers, static musl build.
+echo
+echo "No-container volumes: default vs --no-containers (static musl build, median of $runs runs)"
+cres=$SB/containers-$(date -u +%Y%m%dT%H%M%SZ).tsv
+printf 'fs\tdefault_s\tno_containers_s\tdefault_over_no_containers\tdefault_cpu_s\tno_containers_cpu_s\n' >"$cres"
+for k in "${KINDS[@]}"; do
+	timed "$MUSL" scan --json --threads "$T" --rules "$EICAR_RULE" "$SB/$k.img"
+	d=$T_MED
+	dc=$T_CPU
+	timed "$MUSL" scan --json --threads "$T" --rules "$EICAR_RULE" --no-containers "$SB/$k.img"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "$d" "$T_MED" "$(ratio "$d" "$T_MED")" "$dc" "$T_CPU" >>"$cres"
+done
+column -t -s $'\t' "$cres"
+
 # Seek figure (ext4): backward jumps between consecutive files' first blocks, in directory-entry
 # order (a walk by name) and in the order the walker reads (each directory sorted by first block).
 echo
@@ -201,4 +245,6 @@ for k in ext4-htree ext4-linear; do
 		grep '^seek figure') || log "seek figure of $k: cargo test failed"
 done
 echo
-echo "Raw figures: $res${sres:+ $sres}"
+echo "(NTFS: no seek figure, the NTFS reader has no reading-order instrumentation yet)"
+echo
+echo "Raw figures: $res${sres:+ $sres} $cres"
