@@ -9,6 +9,9 @@
 //! folder is committed before the index row, so a cut leaves the index at worst missing the
 //! newest row.
 
+pub mod desk;
+pub mod tokens;
+
 use std::path::Path;
 
 use super::fatlog::{DosTime, FatError, Node, Store, Vol};
@@ -55,6 +58,9 @@ pub struct Saved {
     pub folder: String,
     /// Whether the index row was added (false: the folder is saved, the index is not).
     pub indexed: bool,
+    /// Whether the folder and the index went through prepared tokens (no power cut could
+    /// damage the volume); false: the ordered writer, and the record's note says so.
+    pub protected: bool,
 }
 
 /// What to save beyond the lines.
@@ -576,7 +582,10 @@ pub fn save_scan(
         .write(true)
         .open(dev)
         .map_err(SaveError::Open)?;
-    save_scan_on(file, host, lines, opts).map(|(s, _)| s)
+    match SAVE_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => save_scan_on(file, host, lines, opts).map(|(s, _)| s),
+        ms => save_scan_on(Slow(file, ms), host, lines, opts).map(|(s, _)| s),
+    }
 }
 
 /// Reads the pseudonymisation key, creating it (32 random bytes) if missing.
@@ -666,20 +675,62 @@ pub fn save_scan_on<S: Store>(
         }
         folder = format!("{base}-{n}");
     }
-    let node = Node::Dir(
-        folder.clone(),
-        vec![
-            Node::File(RECORD_FILE.into(), record_text(&host, &lines).into_bytes()),
-            Node::File(REPORT_FILE.into(), human_report(&host, &lines).into_bytes()),
-        ],
-    );
-    vol.add(scans, &node)?;
+    // Through a token when one can take it (no cut can damage the volume); else the ordered
+    // writer, and the record says so.
+    let record = record_text(&host, &lines);
+    let report = human_report(&host, &lines);
+    let files = [
+        (RECORD_FILE, record.as_bytes()),
+        (REPORT_FILE, report.as_bytes()),
+    ];
+    let mut protected = match tokens::save_folder(&mut vol, scans, &folder, files)? {
+        tokens::Outcome::Saved => true,
+        tokens::Outcome::NoToken(why) => {
+            host.notes.push(unprotected_note(&why));
+            let node = Node::Dir(
+                folder.clone(),
+                vec![
+                    Node::File(RECORD_FILE.into(), record_text(&host, &lines).into_bytes()),
+                    Node::File(REPORT_FILE.into(), human_report(&host, &lines).into_bytes()),
+                ],
+            );
+            vol.add(scans, &node)?;
+            false
+        }
+    };
     // The folder is committed: from here a failure only costs the index row.
     let row = index_row(&host, &lines, &folder);
     let root = vol.root();
     let indexed = match vol.find(root, INDEX)? {
-        Some(e) => vol.append(&e, row.as_bytes()).is_ok(),
+        Some(e) if !e.is_dir() => {
+            let old = vol.read_file(&e);
+            let text = match old {
+                Ok(old) if old.is_empty() => Some(index_head().into_bytes()),
+                Ok(old) => Some(old),
+                Err(_) => None,
+            };
+            let via_token = match text {
+                Some(mut text) => {
+                    text.extend_from_slice(row.as_bytes());
+                    tokens::save_index(&mut vol, &e, &text)
+                }
+                None => Ok(tokens::Outcome::NoToken("index_unreadable".into())),
+            };
+            match via_token {
+                Ok(tokens::Outcome::Saved) => true,
+                Ok(tokens::Outcome::NoToken(_)) => {
+                    protected = false;
+                    match e.size {
+                        0 => vol.append(&e, (index_head() + &row).as_bytes()).is_ok(),
+                        _ => vol.append(&e, row.as_bytes()).is_ok(),
+                    }
+                }
+                Err(_) => false,
+            }
+        }
+        Some(_) => false,
         None => {
+            protected = false;
             let text = index_head() + &row;
             vol.add(root, &Node::File(INDEX.into(), text.into_bytes()))
                 .is_ok()
@@ -689,9 +740,43 @@ pub fn save_scan_on<S: Store>(
         Saved {
             folder: format!("{SCANS_DIR}/{folder}"),
             indexed,
+            protected,
         },
         vol.into_inner(),
     ))
+}
+
+/// The note of a save made without a token (stable code `logpart_unprotected`).
+pub fn unprotected_note(reason: &str) -> String {
+    format!(
+        "log partition: saved without power-cut protection ({reason}); run `scanner logpart prepare` on the stick at the desk"
+    )
+}
+
+/// TEST ONLY (`vigie.test.save_delay_ms`): milliseconds slept at each ordering barrier of a
+/// save, so a power-cut test can hit the save window. 0 (the default): no delay.
+static SAVE_DELAY_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sets the test-only save delay (see [`SAVE_DELAY_MS`]).
+pub fn set_test_save_delay_ms(ms: u64) {
+    SAVE_DELAY_MS.store(ms.min(10_000), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A store that sleeps after each barrier (the test-only save delay).
+struct Slow<S>(S, u64);
+
+impl<S: Store> Store for Slow<S> {
+    fn read_at(&mut self, off: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.0.read_at(off, buf)
+    }
+    fn write_at(&mut self, off: u64, buf: &[u8]) -> std::io::Result<()> {
+        self.0.write_at(off, buf)
+    }
+    fn barrier(&mut self) -> std::io::Result<()> {
+        self.0.barrier()?;
+        std::thread::sleep(std::time::Duration::from_millis(self.1));
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -814,6 +899,21 @@ pub(crate) mod save_tests {
     /// A log partition as the image builder makes it: fatfs-formatted FAT32 with `VIGIE.ID`,
     /// then `VIGIE/scans` made by mtools.
     pub(crate) fn blank_partition(mib: u64) -> Option<Vec<u8>> {
+        partition(mib, 2)
+    }
+
+    /// A log partition as `vigie-image` makes it: one FAT copy, then `scanner logpart
+    /// prepare`'s tokens (`scan_tokens` of them).
+    pub(crate) fn prepared_partition(mib: u64, scan_tokens: usize) -> Option<Vec<u8>> {
+        let img = partition(mib, 1)?;
+        let mut vol = Vol::open(store(img, None), DosTime::from_unix(1_795_876_200)).unwrap();
+        let p = tokens::prepare(&mut vol, scan_tokens).unwrap();
+        assert_eq!(p.scan_tokens, scan_tokens);
+        assert_eq!(p.index_tokens, 2);
+        Some(vol.into_inner().img)
+    }
+
+    fn partition(mib: u64, fats: u8) -> Option<Vec<u8>> {
         if !tool("mmd") {
             eprintln!("mtools missing: skipped");
             return None;
@@ -830,6 +930,7 @@ pub(crate) mod save_tests {
         f.set_len(mib << 20).unwrap();
         let opts = fatfs::FormatVolumeOptions::new()
             .fat_type(fatfs::FatType::Fat32)
+            .fats(fats)
             .volume_label(*b"VIGIE-LOGS ");
         fatfs::format_volume(&f, opts).unwrap();
         {
@@ -927,14 +1028,14 @@ pub(crate) mod save_tests {
         v
     }
 
-    fn opts() -> SaveOptions {
+    pub(crate) fn opts() -> SaveOptions {
         SaveOptions {
             pseudonymise: false,
             now: 1_795_876_200,
         }
     }
 
-    fn store(img: Vec<u8>, cut: Option<usize>) -> CutStore {
+    pub(crate) fn store(img: Vec<u8>, cut: Option<usize>) -> CutStore {
         CutStore {
             img,
             writes: 0,
@@ -1130,7 +1231,7 @@ pub(crate) mod save_tests {
     }
 
     /// Every `record.jsonl` and report under VIGIE/scans, with its content (fatfs, read-only).
-    fn list_records(img: &[u8]) -> Vec<(String, Vec<u8>)> {
+    pub(crate) fn list_records(img: &[u8]) -> Vec<(String, Vec<u8>)> {
         let fs =
             fatfs::FileSystem::new(std::io::Cursor::new(img.to_vec()), fatfs::FsOptions::new())
                 .unwrap();
@@ -1138,7 +1239,8 @@ pub(crate) mod save_tests {
         for d in fs.root_dir().open_dir(SCANS_DIR).unwrap().iter() {
             let d = d.unwrap();
             let name = d.file_name();
-            if !d.is_dir() || name == "." || name == ".." {
+            let token = d.attributes().contains(fatfs::FileAttributes::HIDDEN);
+            if !d.is_dir() || name == "." || name == ".." || token {
                 continue;
             }
             for f in [RECORD_FILE, REPORT_FILE] {

@@ -43,8 +43,12 @@
 //! swaps it with the old file, which becomes the next token). With one FAT copy (`fats = 1`,
 //! needs a check of Windows' acceptance) today's window would shrink to the orphan state.
 
+mod token;
+
 use std::collections::BTreeMap;
 use std::io;
+
+pub use token::{Token, ATTR_TOKEN};
 
 /// Where the bytes go: a device, an image file, or a test double.
 pub trait Store {
@@ -106,9 +110,16 @@ pub enum FatError {
     /// A path component is missing.
     #[error("not found: {0}")]
     NotFound(String),
+    /// No token can take this content (none left, too large, no room for the name): nothing
+    /// was written; the caller falls back to the ordered writer.
+    #[error("no prepared space: {0}")]
+    NoToken(String),
 }
 
 type R<T> = Result<T, FatError>;
+
+/// Lays out a new entry's content; returns its directory slot bytes (see [`Vol::add`]).
+type Placer<'a, S> = dyn FnMut(&mut Vol<S>, &mut Vec<[u8; 11]>) -> R<Vec<u8>> + 'a;
 
 const EOC: u32 = 0x0FFF_FFFF;
 const ATTR_DIR: u8 = 0x10;
@@ -492,14 +503,17 @@ impl<S: Store> Vol<S> {
 
     /// Reserves `n` clusters (in memory) as one chain; nothing is written.
     fn alloc(&mut self, n: u64) -> R<Vec<u32>> {
+        // From the end of the volume down: tokens are laid down from the start (see `token`),
+        // and the free clusters of their FAT sectors are what they grow into.
         let mut got = Vec::new();
-        let mut c = 2u32;
-        while (got.len() as u64) < n && c < self.end {
+        let mut c = self.end;
+        while (got.len() as u64) < n && c > 2 {
+            c -= 1;
             if self.fat[c as usize] == 0 {
                 got.push(c);
             }
-            c += 1;
         }
+        got.reverse();
         if (got.len() as u64) < n {
             let free = self.free_clusters();
             self.rollback();
@@ -658,6 +672,24 @@ impl<S: Store> Vol<S> {
     /// Adds `node` (a file, or a folder tree) under folder `dir`, in the order described in
     /// the module comment. Fails with `Exists` if the name is taken.
     pub fn add(&mut self, dir: u32, node: &Node) -> R<()> {
+        self.add_entry(dir, node.name(), 0, &mut |v, taken| {
+            v.place(node, dir, taken)
+        })
+    }
+
+    /// Lays down a token (see [`token`]) under folder `dir`, after `room` deleted slots in
+    /// the same sector (the long-name slots of the name it will get), with the ordered writer.
+    pub fn add_token(&mut self, dir: u32, room: usize, t: &Token) -> R<()> {
+        self.add_entry(dir, t.name(), room, &mut |v, _| v.place_token(t, dir))
+    }
+
+    fn add_entry(
+        &mut self,
+        dir: u32,
+        name: &str,
+        room: usize,
+        place: &mut Placer<'_, S>,
+    ) -> R<()> {
         let slots = self.slots(dir)?;
         let mut taken = Vec::new();
         for (_, e) in &slots {
@@ -670,14 +702,14 @@ impl<S: Store> Vol<S> {
                 taken.push(s);
             }
         }
-        if self.find(dir, node.name())?.is_some() {
-            return Err(FatError::Exists(node.name().to_string()));
+        if self.find(dir, name)?.is_some() {
+            return Err(FatError::Exists(name.to_string()));
         }
         // Everything below is reserved in memory first: a full partition fails before any write.
         let need = {
             let mut t = taken.clone();
-            let short = unique_short(node.name(), &mut t);
-            self.entry_bytes(node.name(), short, 0, 0, 0).len() / 32
+            let short = unique_short(name, &mut t);
+            room + self.entry_bytes(name, short, 0, 0, 0).len() / 32
         };
         let per_sector = (self.bps / 32) as usize;
         // First end-of-directory slot, and the first sector-aligned run of `need` slots at or
@@ -695,9 +727,14 @@ impl<S: Store> Vol<S> {
                 j += 1;
             }
         }
-        let entry = self
-            .place(node, dir, &mut taken)
-            .inspect_err(|_| self.rollback())?;
+        let mut entry = vec![0u8; 0];
+        for _ in 0..room {
+            let mut d = [0u8; 32];
+            d[0] = 0xE5;
+            entry.extend_from_slice(&d);
+        }
+        let placed = place(self, &mut taken).inspect_err(|_| self.rollback())?;
+        entry.extend_from_slice(&placed);
         match (end_idx, at) {
             (Some(i), Some(j)) => {
                 // Filler between the end marker and the run: deleted entries (free slots).
