@@ -34,12 +34,12 @@ pub const ATTR_TOKEN: u8 = 0x02 | 0x04;
 
 impl<S: Store> Vol<S> {
     /// Entries of the FAT per FAT sector.
-    fn per_fat_sector(&self) -> u32 {
+    pub(super) fn per_fat_sector(&self) -> u32 {
         (self.bps / 4) as u32
     }
 
     /// The clusters whose FAT entries share cluster `c`'s FAT sector.
-    fn fat_sector_range(&self, c: u32) -> std::ops::Range<u32> {
+    pub(super) fn fat_sector_range(&self, c: u32) -> std::ops::Range<u32> {
         let per = self.per_fat_sector();
         let lo = (c / per * per).max(2);
         let hi = (c / per * per + per).min(self.end);
@@ -91,7 +91,7 @@ impl<S: Store> Vol<S> {
 
     /// Rewrites the 32 bytes of a short entry through a read-modify-write of its sector: one
     /// sector write.
-    fn write_short(&mut self, pos: u64, f: impl FnOnce(&mut [u8])) -> R<()> {
+    pub(super) fn write_short(&mut self, pos: u64, f: impl FnOnce(&mut [u8])) -> R<()> {
         let sector = pos / self.bps * self.bps;
         let mut buf = vec![0u8; self.bps as usize];
         self.s.read_at(sector, &mut buf)?;
@@ -102,7 +102,7 @@ impl<S: Store> Vol<S> {
         Ok(())
     }
 
-    fn stamp(&self, e: &mut [u8]) {
+    pub(super) fn stamp(&self, e: &mut [u8]) {
         e[22..24].copy_from_slice(&self.time.time.to_le_bytes());
         e[24..26].copy_from_slice(&self.time.date.to_le_bytes());
     }
@@ -221,7 +221,7 @@ impl<S: Store> Vol<S> {
                 taken.push(a);
             }
         }
-        let short = super::unique_short(name, &mut taken);
+        let short = super::names::unique_short(name, &mut taken);
         let bytes = self.entry_bytes(name, short, attr, e.start, e.size);
         let lfn = bytes.len() / 32 - 1;
         let per_sector = (self.bps / 32) as usize;
@@ -288,7 +288,7 @@ impl<S: Store> Vol<S> {
     }
 
     /// Reserves, in memory, the lowest FAT sector whose entries are all free, as one chain.
-    fn alloc_region(&mut self) -> R<Vec<u32>> {
+    pub(super) fn alloc_region(&mut self) -> R<Vec<u32>> {
         let per = self.per_fat_sector();
         let mut s = 0u32;
         while s * per < self.end {
