@@ -137,10 +137,7 @@ impl<S: Store> Vol<S> {
                 return Ok(tok);
             }
             // Recycle: zero it, `.`/`..` first, then one sector makes it a folder again.
-            let mut body = Vec::new();
-            let up = if parent == self.root { 0 } else { parent };
-            body.extend_from_slice(&self.short_entry(*b".          ", ATTR_DIR, tok.start, 0));
-            body.extend_from_slice(&self.short_entry(*b"..         ", ATTR_DIR, up, 0));
+            let body = self.token_body(tok.start, parent);
             self.write_chain(&chain, &body)?;
             self.s.barrier()?;
             self.write_short(tok.pos, |e| {
