@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! vigie-image --inputs .cache/inputs/root --kernel-version V --initramfs build/initramfs.img \
-//!     --stick-id ID --notices build/notices -o build/vigie.img
+//!     --stick-id ID --notices build/notices --scanner target/.../scanner -o build/vigie.img
 //! ```
 
 use anyhow::{bail, ensure, Context, Result};
@@ -35,6 +35,10 @@ struct PartSpec {
     mbr_type: u8,
     active: bool,
     size_mib: u64,
+    /// FAT copies: 1 on the log partition, so that a FAT change is one sector write (see
+    /// `scanner/src/init/fatlog/token.rs`: with two copies every change has a moment where
+    /// they differ, which `fsck.fat` reports).
+    fats: u8,
 }
 
 /// The stick, declared as data. 1 MiB alignment; MBR only (old BIOSes).
@@ -45,6 +49,7 @@ const LAYOUT: &[PartSpec] = &[
         mbr_type: 0x0C,
         active: false,
         size_mib: 48,
+        fats: 1,
     },
     PartSpec {
         role: Role::Boot,
@@ -52,6 +57,7 @@ const LAYOUT: &[PartSpec] = &[
         mbr_type: 0xEF,
         active: true,
         size_mib: 72,
+        fats: 2,
     },
 ];
 
@@ -195,6 +201,8 @@ struct Options {
     default_entry: String,
     /// Folder of licence and notice files, copied to `LICENSES/` on the boot partition.
     notices: PathBuf,
+    /// The `scanner` binary (host-runnable), for `scanner logpart prepare`.
+    scanner: PathBuf,
 }
 
 /// A window of the image file, so `fatfs` sees one partition.
@@ -309,11 +317,12 @@ impl fatfs::TimeProvider for FixedTime {
 }
 static FIXED_TIME: FixedTime = FixedTime;
 
-fn format(file: &File, start: u64, len: u64, label: &str, id: u32) -> Result<()> {
+fn format(file: &File, start: u64, len: u64, label: &str, id: u32, fats: u8) -> Result<()> {
     let mut l = [b' '; 11];
     l[..label.len()].copy_from_slice(label.as_bytes());
     let opts = fatfs::FormatVolumeOptions::new()
         .fat_type(fatfs::FatType::Fat32)
+        .fats(fats)
         .volume_label(l)
         .volume_id(id);
     fatfs::format_volume(
@@ -404,6 +413,7 @@ fn build(o: &Options) -> Result<()> {
             *len,
             p.label,
             volume_id(&o.stick_id, i as u32 + 1),
+            p.fats,
         )?;
         let content: Vec<(String, Vec<u8>)> = match p.role {
             Role::Logs => vec![
@@ -450,6 +460,17 @@ fn build(o: &Options) -> Result<()> {
         }
         let used: usize = content.iter().map(|(_, d)| d.len()).sum();
         write_files(&file, *start, *len, &content)?;
+        if p.role == Role::Logs {
+            // The prepared space that makes every save power-cut safe, laid down by the
+            // scanner's own writer (`scanner logpart prepare`, the desk's replenish command).
+            file.sync_all()?;
+            let mut cmd = Command::new(&o.scanner);
+            cmd.args(["logpart", "prepare"])
+                .arg(&tmp)
+                .arg("--offset")
+                .arg(start.to_string());
+            run(&mut cmd)?;
+        }
         println!(
             "image: part {} {:<10} {:>6} KiB at {:>6} KiB, type {:#04x}{}, files {} KiB",
             i + 1,
@@ -504,6 +525,7 @@ fn main() -> Result<()> {
             "-o" | "--output" => o.output = val()?.into(),
             "--default-entry" => o.default_entry = val()?,
             "--notices" => o.notices = val()?.into(),
+            "--scanner" => o.scanner = val()?.into(),
             other => bail!("unknown argument {other}"),
         }
     }
@@ -519,6 +541,10 @@ fn main() -> Result<()> {
     ensure!(
         !o.notices.as_os_str().is_empty(),
         "--notices DIR is required (the licences shipped on the stick)"
+    );
+    ensure!(
+        !o.scanner.as_os_str().is_empty(),
+        "--scanner PATH is required (it lays down the log partition's prepared space)"
     );
     ensure!(
         ENTRIES.iter().any(|(n, _, _)| *n == o.default_entry),
@@ -607,7 +633,10 @@ mod tests {
         let (spec, start, len) = placements()[0];
         assert_eq!(spec.role, Role::Logs);
         f.set_len(start + len).unwrap();
-        format(&f, start, len, spec.label, 7).unwrap();
+        format(&f, start, len, spec.label, 7, spec.fats).unwrap();
+        let mut bs = [0u8; 512];
+        std::os::unix::fs::FileExt::read_exact_at(&f, &mut bs, start).unwrap();
+        assert_eq!(bs[16], 1, "one FAT copy on the log partition");
         write_files(
             &f,
             start,

@@ -72,6 +72,9 @@ fn main() -> ExitCode {
             }
             ExitCode::from(u8::try_from(summary.verdict.exit_code()).unwrap_or(2))
         }
+        Command::Logpart(args) => {
+            ExitCode::from(u8::try_from(vigie::init::logpart::desk::run(&args)).unwrap_or(2))
+        }
         Command::Report(args) => {
             ExitCode::from(u8::try_from(vigie::report::run(&args)).unwrap_or(2))
         }

@@ -178,9 +178,9 @@ pub fn is_newer(candidate: &str, current: &str) -> bool {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` and the default version `YYYY.MM.DD.HHMM` for a Unix time.
 pub fn stamp(secs: u64) -> (String, String) {
-    let s = crate::init::logpart::utc_stamp(secs); // YYYYMMDDTHHMMSSZ
+    let s = crate::text::clock::utc_stamp(secs); // YYYYMMDDTHHMMSSZ
     let g = |a: usize, b: usize| s.get(a..b).unwrap_or("00").to_string();
-    let created = crate::init::logpart::rfc3339(secs);
+    let created = crate::text::clock::rfc3339(secs);
     let hhmm: u64 = format!("{}{}", g(9, 11), g(11, 13)).parse().unwrap_or(0);
     let version = format!(
         "{}.{}.{}.{}",

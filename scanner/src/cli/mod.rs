@@ -39,6 +39,9 @@ pub enum Command {
     /// Fleet report from scan records: log partitions, stick images or devices (read-only),
     /// folders of records. Formats: text, csv, json, html, ecs, cef.
     Report(crate::report::ReportArgs),
+    /// The stick's log partition: `prepare` lays down the space that makes saves power-cut
+    /// safe (image builder, desk).
+    Logpart(crate::init::logpart::desk::LogpartArgs),
 }
 
 /// `scanner scan` arguments.

@@ -28,6 +28,9 @@ pub struct Cmdline {
     pub rules_max_age_days: u64,
     /// `vigie.test.crash=scan|ui`: TEST ONLY, make the UI/scan child crash on purpose.
     pub test_crash: Option<crate::fault::Crash>,
+    /// `vigie.test.save_delay_ms=N`: TEST ONLY, sleep N ms (at most 10 s) at each ordering
+    /// barrier of a log partition save, so a power-cut test can hit the save window.
+    pub test_save_delay_ms: u64,
     /// `vigie.containers=0`, `vigie.max_depth=N`, `vigie.max_members=N`,
     /// `vigie.max_member_size=SIZE`, `vigie.max_expanded=SIZE`, `vigie.max_ratio=N`: looking
     /// inside files (SIZE takes K, M, G suffixes).
@@ -57,6 +60,7 @@ impl Default for Cmdline {
             console: "tty1".into(),
             rules_max_age_days: 90,
             test_crash: None,
+            test_save_delay_ms: 0,
             containers: crate::container::Limits::builtin(),
             evidence: None,
             quick: false,
@@ -123,6 +127,10 @@ impl Cmdline {
                 "rules_max_age" => val
                     .and_then(|v| v.parse().ok())
                     .map(|n: u64| c.rules_max_age_days = n.min(36_500))
+                    .is_some(),
+                "test.save_delay_ms" => val
+                    .and_then(|v| v.parse().ok())
+                    .map(|n: u64| c.test_save_delay_ms = n.min(10_000))
                     .is_some(),
                 "test.crash" => val
                     .and_then(crate::fault::Crash::parse)
@@ -257,6 +265,11 @@ mod tests {
             (Lang::Fr, None, "tty1")
         );
         assert_eq!((d.rules_max_age_days, d.test_crash), (90, None));
+        assert_eq!(Cmdline::default().test_save_delay_ms, 0);
+        assert_eq!(
+            Cmdline::parse("vigie.test.save_delay_ms=250").test_save_delay_ms,
+            250
+        );
         let bad = Cmdline::parse("vigie.lang=de vigie.console=../sda vigie.test.crash=x");
         assert_eq!(bad.unknown.len(), 3);
         assert_eq!(bad.console, "tty1");

@@ -814,6 +814,8 @@ fn save_record(b: &Boot, host: &HostRecord, lines: &[String]) -> Result<String, 
         pseudonymise: b.cmdline.pseudonymise,
         now: now_secs(),
     };
+    logpart::set_test_save_delay_ms(b.cmdline.test_save_delay_ms);
+    say("  saving record");
     let res = logpart::save_scan(&Path::new("/dev").join(part), &host, lines, &opts);
     if let (Ok(saved), Some(p)) = (&res, &prepared) {
         let out = evidence::save(&Path::new("/dev").join(part), &saved.folder, p, now_secs());
@@ -828,6 +830,9 @@ fn save_record(b: &Boot, host: &HostRecord, lines: &[String]) -> Result<String, 
     let saved = res.map_err(|e| e.to_string())?;
     if !saved.indexed {
         say("  the index row could not be added (the record folder is saved)");
+    }
+    if !saved.protected {
+        say("  logpart_unprotected: saved without power-cut protection (no prepared space): run `scanner logpart prepare` at the desk");
     }
     say(&format!(
         "  record saved: {}:/{} ({} lines)",

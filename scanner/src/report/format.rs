@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::{Fleet, Machine, Scan};
-use crate::init::logpart::{csv_line, decimal_comma};
 use crate::record::Verdict;
+use crate::text::csv::{csv_line, decimal_comma};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

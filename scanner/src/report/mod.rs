@@ -418,7 +418,7 @@ pub fn merge(scans: Vec<Scan>) -> Fleet {
                 .cmp(&(b.host.started.as_str(), b.host.scan_id.as_str()))
         });
         let last = &scans[scans.len() - 1];
-        let name = crate::init::logpart::device_name(&last.host);
+        let name = crate::text::names::device_name(&last.host);
         let site = last.host.site.clone();
         let changes = (scans.len() >= 2).then(|| {
             let prev = &scans[scans.len() - 2];

@@ -5,7 +5,10 @@
 //! Only characters the Linux console font shows (CP437 map): lower-case accented letters and
 //! `É` are fine; `À`, `È`, `…`, typographic quotes are not.
 
+pub mod clock;
+pub mod csv;
 pub mod lang;
+pub mod names;
 pub mod note;
 pub mod quick;
 

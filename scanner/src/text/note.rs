@@ -282,6 +282,12 @@ pub static CATALOGUE: &[Entry] = &[
         "wait failed: {error}, {records} records",
         "attente du processus impossible : {error}, {records} enregistrements",
     ),
+    // init::logpart (the save ran without prepared space: a power cut could need fsck)
+    e(
+        "logpart_unprotected",
+        "log partition: saved without power-cut protection ({reason}); run `scanner logpart prepare` on the stick at the desk",
+        "partition des journaux : enregistré sans protection contre les coupures de courant ({reason}) ; lancer `scanner logpart prepare` sur la clé au poste",
+    ),
 ];
 
 /// The code of a note no entry recognises.

@@ -90,7 +90,7 @@ impl Sink for UiSink {
 }
 
 /// RFC 3339 for a Unix time (the log writer's formatting).
-pub use crate::init::logpart::rfc3339;
+pub use crate::text::clock::rfc3339;
 
 /// Seconds since the epoch.
 pub fn now() -> u64 {

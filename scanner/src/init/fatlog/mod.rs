@@ -35,16 +35,25 @@
 //! to a new entry (its first cluster is in the entry), and a directory-only change can only
 //! point entries at chains that already exist and are owned. So the number of chains on the
 //! volume cannot grow through writes that each leave a clean volume: a save that creates
-//! files needs chains made at image build time. The design that reaches zero (not built yet):
-//! the image builder (and the desk tool) leave hidden token folders in the folders a save
-//! writes to; a save grows a token FAT-only (a folder's length is free), turns it into a file
-//! of that chain's length (one directory sector), writes the data into it (a file's content
-//! is never parsed), then commits with one directory sector that names it (and, for the index,
-//! swaps it with the old file, which becomes the next token). With one FAT copy (`fats = 1`,
-//! needs a check of Windows' acceptance) today's window would shrink to the orphan state.
+//! files needs chains made at image build time. That design is built in [`token`]: the image
+//! builder (and `scanner logpart prepare` at the desk) leave hidden token folders, each owning
+//! the clusters of one FAT sector, where a save writes; a save trims or grows a token FAT-only
+//! (a folder's length is free), turns it into a file of that chain's length, writes the data,
+//! then commits with one directory sector that names it (the index swaps it with the old
+//! file, which becomes the next token). The log partition has one FAT copy (`vigie-image`),
+//! so a FAT change is one sector write. The ordered writer below stays for what no token can
+//! take (contents over one FAT sector's clusters, kept bundles, evidence, no token left).
+
+mod names;
+mod token;
+mod write;
 
 use std::collections::BTreeMap;
 use std::io;
+
+pub use names::sfn_checksum;
+use names::short_display;
+pub use token::{Token, ATTR_TOKEN};
 
 /// Where the bytes go: a device, an image file, or a test double.
 pub trait Store {
@@ -106,9 +115,16 @@ pub enum FatError {
     /// A path component is missing.
     #[error("not found: {0}")]
     NotFound(String),
+    /// No token can take this content (none left, too large, no room for the name): nothing
+    /// was written; the caller falls back to the ordered writer.
+    #[error("no prepared space: {0}")]
+    NoToken(String),
 }
 
 type R<T> = Result<T, FatError>;
+
+/// Lays out a new entry's content; returns its directory slot bytes (see [`Vol::add`]).
+type Placer<'a, S> = dyn FnMut(&mut Vol<S>, &mut Vec<[u8; 11]>) -> R<Vec<u8>> + 'a;
 
 const EOC: u32 = 0x0FFF_FFFF;
 const ATTR_DIR: u8 = 0x10;
@@ -172,7 +188,7 @@ pub struct DosTime {
 impl DosTime {
     /// From a Unix time (UTC); clamped to 1980.
     pub fn from_unix(secs: u64) -> Self {
-        let (y, m, d, hh, mm, ss) = crate::init::logpart::civil(secs);
+        let (y, m, d, hh, mm, ss) = crate::text::clock::civil(secs);
         if y < 1980 {
             return Self {
                 date: (1 << 5) | 1,
@@ -321,7 +337,7 @@ impl<S: Store> Vol<S> {
         self.fat[2..].iter().filter(|&&e| e == 0).count() as u64
     }
 
-    fn cpos(&self, c: u32) -> u64 {
+    pub(super) fn cpos(&self, c: u32) -> u64 {
         self.data_start + u64::from(c - 2) * self.cluster
     }
 
@@ -373,7 +389,7 @@ impl<S: Store> Vol<S> {
     }
 
     /// Raw directory slots: (position, 32 bytes) for each slot of the folder's chain.
-    fn slots(&mut self, dir: u32) -> R<Vec<(u64, [u8; 32])>> {
+    pub(super) fn slots(&mut self, dir: u32) -> R<Vec<(u64, [u8; 32])>> {
         let chain = self.chain(dir)?;
         // The FAT specification caps a folder at 65,536 entries (2 MiB): a longer chain is a
         // crafted stick, and reading it whole would exhaust PID 1's memory.
@@ -484,408 +500,12 @@ impl<S: Store> Vol<S> {
         }
         Ok(Some(dir))
     }
-
-    fn set(&mut self, c: u32, v: u32) {
-        self.fat[c as usize] = v;
-        self.dirty.insert(c, v);
-    }
-
-    /// Reserves `n` clusters (in memory) as one chain; nothing is written.
-    fn alloc(&mut self, n: u64) -> R<Vec<u32>> {
-        let mut got = Vec::new();
-        let mut c = 2u32;
-        while (got.len() as u64) < n && c < self.end {
-            if self.fat[c as usize] == 0 {
-                got.push(c);
-            }
-            c += 1;
-        }
-        if (got.len() as u64) < n {
-            let free = self.free_clusters();
-            self.rollback();
-            return Err(FatError::Full { need: n, free });
-        }
-        for w in got.windows(2) {
-            self.set(w[0], w[1]);
-        }
-        if let Some(&l) = got.last() {
-            self.set(l, EOC);
-        }
-        Ok(got)
-    }
-
-    /// Forgets reservations of a failed transaction (reloads nothing: entries were free).
-    fn rollback(&mut self) {
-        let d = std::mem::take(&mut self.dirty);
-        for c in d.keys() {
-            self.fat[*c as usize] = 0;
-        }
-    }
-
-    fn write_chain(&mut self, chain: &[u32], data: &[u8]) -> R<()> {
-        let cs = self.cluster as usize;
-        // Contiguous runs in one write each.
-        let mut i = 0;
-        while i < chain.len() {
-            let mut j = i + 1;
-            while j < chain.len() && chain[j] == chain[j - 1] + 1 {
-                j += 1;
-            }
-            let mut buf = vec![0u8; (j - i) * cs];
-            let from = (i * cs).min(data.len());
-            let to = (j * cs).min(data.len());
-            buf[..to - from].copy_from_slice(&data[from..to]);
-            let pos = self.cpos(chain[i]);
-            self.s.write_at(pos, &buf)?;
-            i = j;
-        }
-        Ok(())
-    }
-
-    /// Writes the changed FAT entries: one write per copy spanning the changed sectors.
-    fn write_fat(&mut self) -> R<()> {
-        let (Some(&lo), Some(&hi)) = (self.dirty.keys().next(), self.dirty.keys().next_back())
-        else {
-            return Ok(());
-        };
-        let first = u64::from(lo) * 4 / self.bps * self.bps;
-        let last = (u64::from(hi) * 4 / self.bps + 1) * self.bps;
-        let last = last.min(self.fat_bytes);
-        for k in 0..self.nfats {
-            let base = self.fat_start + k * self.fat_bytes;
-            let mut buf = vec![0u8; (last - first) as usize];
-            self.s.read_at(base + first, &mut buf)?;
-            for (&c, &v) in &self.dirty {
-                let o = (u64::from(c) * 4 - first) as usize;
-                let old = le32(&buf, o) & 0xF000_0000;
-                buf[o..o + 4].copy_from_slice(&(old | v).to_le_bytes());
-            }
-            self.s.write_at(base + first, &buf)?;
-        }
-        self.dirty.clear();
-        Ok(())
-    }
-
-    /// Directory slot bytes for a new entry (long-name entries then the short entry).
-    fn entry_bytes(&self, name: &str, short: [u8; 11], attr: u8, start: u32, size: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        let units: Vec<u16> = name.encode_utf16().collect();
-        let needs_lfn = short_display(&short, 0) != name;
-        if needs_lfn {
-            let sum = sfn_checksum(&short);
-            let n = units.len().div_ceil(13);
-            for k in (0..n).rev() {
-                let mut e = [0u8; 32];
-                e[0] = (k as u8 + 1) | if k == n - 1 { 0x40 } else { 0 };
-                e[11] = ATTR_LFN;
-                e[13] = sum;
-                for (i, o) in [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30]
-                    .iter()
-                    .enumerate()
-                {
-                    let idx = k * 13 + i;
-                    let u = match idx.cmp(&units.len()) {
-                        std::cmp::Ordering::Less => units[idx],
-                        std::cmp::Ordering::Equal => 0,
-                        std::cmp::Ordering::Greater => 0xFFFF,
-                    };
-                    e[*o..*o + 2].copy_from_slice(&u.to_le_bytes());
-                }
-                out.extend_from_slice(&e);
-            }
-        }
-        out.extend_from_slice(&self.short_entry(short, attr, start, size));
-        out
-    }
-
-    fn short_entry(&self, short: [u8; 11], attr: u8, start: u32, size: u32) -> [u8; 32] {
-        let mut e = [0u8; 32];
-        e[..11].copy_from_slice(&short);
-        e[11] = attr;
-        let t = self.time;
-        e[14..16].copy_from_slice(&t.time.to_le_bytes());
-        e[16..18].copy_from_slice(&t.date.to_le_bytes());
-        e[18..20].copy_from_slice(&t.date.to_le_bytes());
-        e[20..22].copy_from_slice(&((start >> 16) as u16).to_le_bytes());
-        e[22..24].copy_from_slice(&t.time.to_le_bytes());
-        e[24..26].copy_from_slice(&t.date.to_le_bytes());
-        e[26..28].copy_from_slice(&(start as u16).to_le_bytes());
-        e[28..32].copy_from_slice(&size.to_le_bytes());
-        e
-    }
-
-    /// Lays out a node into reserved clusters and writes its content; returns the short entry
-    /// fields (start, size).
-    fn place(&mut self, node: &Node, parent: u32, taken: &mut Vec<[u8; 11]>) -> R<Vec<u8>> {
-        let short = unique_short(node.name(), taken);
-        taken.push(short);
-        match node {
-            Node::File(name, data) => {
-                let size = u32::try_from(data.len())
-                    .map_err(|_| FatError::Corrupt(format!("{name}: over 4 GiB")))?;
-                let n = (data.len() as u64).div_ceil(self.cluster);
-                let chain = self.alloc(n)?;
-                self.write_chain(&chain, data)?;
-                let start = chain.first().copied().unwrap_or(0);
-                Ok(self.entry_bytes(name, short, ATTR_ARCHIVE, start, size))
-            }
-            Node::Dir(name, kids) => {
-                let slots: u64 = 2 + kids
-                    .iter()
-                    .map(|k| 1 + k.name().encode_utf16().count().div_ceil(13) as u64)
-                    .sum::<u64>();
-                let n = (slots * 32).div_ceil(self.cluster).max(1);
-                let chain = self.alloc(n)?;
-                let me = chain[0];
-                let mut body = Vec::new();
-                let dot = *b".          ";
-                let dotdot = *b"..         ";
-                body.extend_from_slice(&self.short_entry(dot, ATTR_DIR, me, 0));
-                // `..` of a folder in the root is 0 on FAT32 (what fsck.fat expects).
-                let up = if parent == self.root { 0 } else { parent };
-                body.extend_from_slice(&self.short_entry(dotdot, ATTR_DIR, up, 0));
-                let mut kid_taken = Vec::new();
-                for k in kids {
-                    let b = self.place(k, me, &mut kid_taken)?;
-                    body.extend_from_slice(&b);
-                }
-                self.write_chain(&chain, &body)?;
-                Ok(self.entry_bytes(name, short, ATTR_DIR, me, 0))
-            }
-        }
-    }
-
-    /// Adds `node` (a file, or a folder tree) under folder `dir`, in the order described in
-    /// the module comment. Fails with `Exists` if the name is taken.
-    pub fn add(&mut self, dir: u32, node: &Node) -> R<()> {
-        let slots = self.slots(dir)?;
-        let mut taken = Vec::new();
-        for (_, e) in &slots {
-            if e[0] == 0 {
-                break;
-            }
-            if e[0] != 0xE5 && e[11] != ATTR_LFN {
-                let mut s = [0u8; 11];
-                s.copy_from_slice(&e[..11]);
-                taken.push(s);
-            }
-        }
-        if self.find(dir, node.name())?.is_some() {
-            return Err(FatError::Exists(node.name().to_string()));
-        }
-        // Everything below is reserved in memory first: a full partition fails before any write.
-        let need = {
-            let mut t = taken.clone();
-            let short = unique_short(node.name(), &mut t);
-            self.entry_bytes(node.name(), short, 0, 0, 0).len() / 32
-        };
-        let per_sector = (self.bps / 32) as usize;
-        // First end-of-directory slot, and the first sector-aligned run of `need` slots at or
-        // after it.
-        let end_idx = slots.iter().position(|(_, e)| e[0] == 0);
-        let fits = |i: usize| i % per_sector + need <= per_sector;
-        let mut at = None;
-        if let Some(i) = end_idx {
-            let mut j = i;
-            while j < slots.len() {
-                if fits(j) && j + need <= slots.len() {
-                    at = Some(j);
-                    break;
-                }
-                j += 1;
-            }
-        }
-        let entry = self
-            .place(node, dir, &mut taken)
-            .inspect_err(|_| self.rollback())?;
-        match (end_idx, at) {
-            (Some(i), Some(j)) => {
-                // Filler between the end marker and the run: deleted entries (free slots).
-                for (pos, _) in &slots[i..j] {
-                    let mut d = [0u8; 32];
-                    d[0] = 0xE5;
-                    self.s.write_at(*pos, &d)?;
-                }
-                self.s.barrier()?;
-                self.write_fat()?;
-                self.s.barrier()?;
-                self.s.write_at(slots[j].0, &entry)?;
-                self.s.barrier()?;
-            }
-            (end, _) => {
-                // The folder is full (to the end of its chain): extend it by one cluster that
-                // holds the entry; the FAT write commits it.
-                let new = match self.alloc(1) {
-                    Ok(c) => c[0],
-                    Err(e) => {
-                        self.rollback();
-                        return Err(e);
-                    }
-                };
-                let mut body = vec![0u8; self.cluster as usize];
-                body[..entry.len()].copy_from_slice(&entry);
-                let pos = self.cpos(new);
-                self.s.write_at(pos, &body)?;
-                if let Some(i) = end {
-                    for (pos, _) in &slots[i..] {
-                        let mut d = [0u8; 32];
-                        d[0] = 0xE5;
-                        self.s.write_at(*pos, &d)?;
-                    }
-                }
-                let last = self.chain(dir)?.last().copied().unwrap_or(dir);
-                // `alloc` marked `new` EOC; link the folder's last cluster to it.
-                self.set(last, new);
-                self.s.barrier()?;
-                self.write_fat()?;
-                self.s.barrier()?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Appends bytes to an existing file: into the last cluster's slack and new clusters,
-    /// then the FAT, then the size in the directory entry (the commit).
-    pub fn append(&mut self, e: &Entry, data: &[u8]) -> R<()> {
-        if e.is_dir() {
-            return Err(FatError::Corrupt(format!("{} is a folder", e.name)));
-        }
-        let new_size = u64::from(e.size) + data.len() as u64;
-        let new_size32 = u32::try_from(new_size)
-            .map_err(|_| FatError::Corrupt(format!("{}: over 4 GiB", e.name)))?;
-        let mut chain = self.chain(e.start)?;
-        let mut start = e.start;
-        let keep = u64::from(e.size).div_ceil(self.cluster);
-        if (chain.len() as u64) < keep {
-            return Err(FatError::Corrupt(format!(
-                "{}: chain shorter than size",
-                e.name
-            )));
-        }
-        if chain.len() as u64 > keep {
-            // A cut between the FAT and the size update of an earlier append: give the extra
-            // clusters back in this transaction's FAT write.
-            let keep = keep as usize;
-            for &c in &chain[keep..] {
-                self.set(c, 0);
-            }
-            match keep {
-                0 => start = 0,
-                k => self.set(chain[k - 1], EOC),
-            }
-            chain.truncate(keep);
-        }
-        let have = chain.len() as u64;
-        let need = new_size.div_ceil(self.cluster);
-        let extra = if need > have {
-            self.alloc(need - have)?
-        } else {
-            Vec::new()
-        };
-        let mut first_data = data;
-        if let Some(&last) = chain.last() {
-            let used = u64::from(e.size) - (have - 1) * self.cluster;
-            let room = (self.cluster - used) as usize;
-            let n = room.min(data.len());
-            if n > 0 {
-                let pos = self.cpos(last) + used;
-                self.s.write_at(pos, &data[..n])?;
-            }
-            first_data = &data[n..];
-        }
-        self.write_chain(&extra, first_data)?;
-        if let Some(&f) = extra.first() {
-            match chain.last() {
-                Some(&l) => self.set(l, f),
-                None => start = f,
-            }
-        }
-        self.s.barrier()?;
-        if !self.dirty.is_empty() {
-            self.write_fat()?;
-            self.s.barrier()?;
-        }
-        // The short entry: start (if it was empty) and size, one 32-byte write.
-        let mut raw = [0u8; 32];
-        self.s.read_at(e.pos, &mut raw)?;
-        raw[20..22].copy_from_slice(&((start >> 16) as u16).to_le_bytes());
-        raw[26..28].copy_from_slice(&(start as u16).to_le_bytes());
-        raw[28..32].copy_from_slice(&new_size32.to_le_bytes());
-        raw[22..24].copy_from_slice(&self.time.time.to_le_bytes());
-        raw[24..26].copy_from_slice(&self.time.date.to_le_bytes());
-        self.s.write_at(e.pos, &raw)?;
-        self.s.barrier()?;
-        Ok(())
-    }
-}
-
-/// Checksum of a short name, stored in its long-name entries.
-pub fn sfn_checksum(s: &[u8; 11]) -> u8 {
-    s.iter()
-        .fold(0u8, |sum, &c| (sum >> 1 | (sum & 1) << 7).wrapping_add(c))
-}
-
-fn short_display(s: &[u8; 11], case: u8) -> String {
-    let mut base = String::from_utf8_lossy(&s[..8]).trim_end().to_string();
-    let mut ext = String::from_utf8_lossy(&s[8..]).trim_end().to_string();
-    if case & 0x08 != 0 {
-        base = base.to_ascii_lowercase();
-    }
-    if case & 0x10 != 0 {
-        ext = ext.to_ascii_lowercase();
-    }
-    if ext.is_empty() {
-        base
-    } else {
-        format!("{base}.{ext}")
-    }
-}
-
-/// A short name for `name`: itself if it is a valid upper-case 8.3 name, else `BASE~N.EXT`
-/// unique among `taken`.
-fn unique_short(name: &str, taken: &mut [[u8; 11]]) -> [u8; 11] {
-    let ok =
-        |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || "-_!#$%&'()@^`{}~".contains(c);
-    let (b, e) = match name.rsplit_once('.') {
-        Some((b, e)) => (b, e),
-        None => (name, ""),
-    };
-    let mut s = [b' '; 11];
-    if !b.is_empty() && b.len() <= 8 && e.len() <= 3 && b.chars().all(ok) && e.chars().all(ok) {
-        s[..b.len()].copy_from_slice(b.as_bytes());
-        s[8..8 + e.len()].copy_from_slice(e.as_bytes());
-        if !taken.contains(&s) {
-            return s;
-        }
-    }
-    let clean = |x: &str, n: usize| -> Vec<u8> {
-        x.chars()
-            .map(|c| c.to_ascii_uppercase())
-            .filter(|&c| ok(c))
-            .take(n)
-            .map(|c| c as u8)
-            .collect()
-    };
-    let base = clean(b, 6);
-    let base = if base.is_empty() { b"V".to_vec() } else { base };
-    let ext = clean(e, 3);
-    for n in 1u32..1_000_000 {
-        let tail = format!("~{n}");
-        let keep = base.len().min(8 - tail.len());
-        let mut s = [b' '; 11];
-        s[..keep].copy_from_slice(&base[..keep]);
-        s[keep..keep + tail.len()].copy_from_slice(tail.as_bytes());
-        s[8..8 + ext.len()].copy_from_slice(&ext);
-        if !taken.contains(&s) {
-            return s;
-        }
-    }
-    s
 }
 
 #[cfg(test)]
 pub mod tests {
     use super::*;
+    use std::process::Command;
 
     /// An in-memory volume that can stop accepting writes after a number of them: a power cut.
     #[derive(Clone)]
@@ -928,11 +548,64 @@ pub mod tests {
         }
     }
 
+    pub(crate) fn tool(name: &str) -> bool {
+        Command::new(name)
+            .arg("--help")
+            .output()
+            .map(|_| true)
+            .unwrap_or(false)
+    }
+
+    /// A log partition as the image builder makes it: fatfs-formatted FAT32 with `VIGIE.ID`,
+    /// then `VIGIE/scans` made by mtools.
+    pub(crate) fn blank_partition(mib: u64) -> Option<Vec<u8>> {
+        partition(mib, 2)
+    }
+
+    pub(crate) fn partition(mib: u64, fats: u8) -> Option<Vec<u8>> {
+        if !tool("mmd") {
+            eprintln!("mtools missing: skipped");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let img = dir.path().join("p.img");
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&img)
+            .unwrap();
+        f.set_len(mib << 20).unwrap();
+        let opts = fatfs::FormatVolumeOptions::new()
+            .fat_type(fatfs::FatType::Fat32)
+            .fats(fats)
+            .volume_label(*b"VIGIE-LOGS ");
+        fatfs::format_volume(&f, opts).unwrap();
+        {
+            let fs = fatfs::FileSystem::new(&f, fatfs::FsOptions::new()).unwrap();
+            let mut id = fs.root_dir().create_file("VIGIE.ID").unwrap();
+            std::io::Write::write_all(&mut id, b"VIGIE-TEST-0001\n").unwrap();
+            drop(id);
+            fs.unmount().unwrap();
+        }
+        drop(f);
+        let ok = Command::new("mmd")
+            .arg("-i")
+            .arg(&img)
+            .args(["::/VIGIE", "::/VIGIE/scans"])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        Some(std::fs::read(&img).unwrap())
+    }
+
     /// A folder chain longer than the FAT specification's 65,536 entries (a crafted stick) is
     /// refused before it is read whole into memory.
     #[test]
     fn an_oversized_folder_is_refused() {
-        let Some(img) = crate::init::logpart::save_tests::blank_partition(40) else {
+        let Some(img) = blank_partition(40) else {
             return;
         };
         let mut vol = Vol::open_read_only(CutStore {
@@ -956,20 +629,5 @@ pub mod tests {
         vol.fat[last as usize] = EOC;
         let err = vol.list(scans).unwrap_err();
         assert!(matches!(err, FatError::Corrupt(_)), "{err}");
-    }
-
-    #[test]
-    fn short_names() {
-        let mut t = Vec::new();
-        assert_eq!(&unique_short("SCANS.CSV", &mut t), b"SCANS   CSV");
-        let a = unique_short("20261128T143000Z-host", &mut t);
-        assert_eq!(&a, b"202611~1   ");
-        let mut t = vec![a];
-        assert_eq!(&unique_short("20261128T150000Z-x", &mut t), b"202611~2   ");
-        assert_eq!(
-            &unique_short("record.jsonl", &mut Vec::new()),
-            b"RECORD~1JSO"
-        );
-        assert_eq!(sfn_checksum(b"RECORD~1JSO"), sfn_checksum(b"RECORD~1JSO"));
     }
 }

@@ -1,0 +1,220 @@
+//! The save itself: the scan folder then the index row, through the prepared tokens when
+//! they can take them ([`super::tokens`]), else through the ordered writer.
+
+use std::path::Path;
+
+use super::super::fatlog::{DosTime, FatError, Node, Store, Vol};
+use super::{
+    folder_name, human_report, index_head, index_row, merged_host, record_text, tokens, SaveError,
+    SaveOptions, Saved, INDEX, RECORD_FILE, REPORT_FILE, SCANS_DIR,
+};
+use crate::record::HostRecord;
+
+/// Opens the log partition device read-write and saves the scan (see [`save_scan_on`]).
+pub fn save_scan(
+    dev: &Path,
+    host: &HostRecord,
+    lines: &[String],
+    opts: &SaveOptions,
+) -> Result<Saved, SaveError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dev)
+        .map_err(SaveError::Open)?;
+    match SAVE_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => save_scan_on(file, host, lines, opts).map(|(s, _)| s),
+        ms => save_scan_on(Slow(file, ms), host, lines, opts).map(|(s, _)| s),
+    }
+}
+
+/// Reads the pseudonymisation key, creating it (32 random bytes) if missing.
+fn privacy_key<S: Store>(vol: &mut Vol<S>) -> Result<Vec<u8>, SaveError> {
+    let dir = match vol.find_dir("VIGIE")? {
+        Some(d) => d,
+        // Someone emptied the stick to make room: make the folder again (one transaction).
+        None => {
+            let root = vol.root();
+            vol.add(root, &Node::Dir("VIGIE".into(), Vec::new()))?;
+            vol.find_dir("VIGIE")?
+                .ok_or_else(|| FatError::NotFound("VIGIE".into()))?
+        }
+    };
+    // `privacy.key`; if it is damaged (never rewritten: new files only), the next free name, so
+    // the record is still saved, pseudonymised (with a new key: new pseudonyms from then on).
+    for n in 0..10 {
+        let name = if n == 0 {
+            "privacy.key".to_string()
+        } else {
+            format!("privacy{n}.key")
+        };
+        match vol.find(dir, &name)? {
+            Some(e) if (16..=4096).contains(&e.size) => return Ok(vol.read_file(&e)?),
+            Some(_) => continue,
+            None => {
+                let key = crate::privacy::new_key();
+                vol.add(dir, &Node::File(name, key.clone()))?;
+                return Ok(key);
+            }
+        }
+    }
+    Err(FatError::Corrupt("no usable privacy key file in VIGIE".into()).into())
+}
+
+/// Saves on any store (a device, an image, a test double): the scan folder, then the index row.
+pub fn save_scan_on<S: Store>(
+    store: S,
+    host: &HostRecord,
+    lines: &[String],
+    opts: &SaveOptions,
+) -> Result<(Saved, S), SaveError> {
+    let mut vol = Vol::open(store, DosTime::from_unix(opts.now))?;
+    let mut host = merged_host(host, lines);
+    let mut lines: Vec<String> = lines.to_vec();
+    if opts.pseudonymise {
+        let key = privacy_key(&mut vol)?;
+        lines = lines
+            .iter()
+            .map(|l| crate::privacy::pseudonymise_line(l, &key))
+            .collect();
+        host.notes.push(crate::privacy::NOTE.into());
+        host.pseudonymised = true;
+    }
+    let scans = match vol.find_dir(SCANS_DIR)? {
+        Some(d) => d,
+        None => {
+            let root = vol.root();
+            let vigie = match vol.find_dir("VIGIE")? {
+                Some(d) => d,
+                None => {
+                    vol.add(
+                        root,
+                        &Node::Dir("VIGIE".into(), vec![Node::Dir("scans".into(), vec![])]),
+                    )?;
+                    vol.find_dir("VIGIE")?
+                        .ok_or_else(|| FatError::NotFound("VIGIE".into()))?
+                }
+            };
+            if vol.find(vigie, "scans")?.is_none() {
+                vol.add(vigie, &Node::Dir("scans".into(), vec![]))?;
+            }
+            vol.find_dir(SCANS_DIR)?
+                .ok_or_else(|| FatError::NotFound(SCANS_DIR.into()))?
+        }
+    };
+    let base = folder_name(&host);
+    let existing: Vec<String> = vol
+        .list(scans)?
+        .into_iter()
+        .map(|e| e.name.to_ascii_lowercase())
+        .collect();
+    let mut folder = base.clone();
+    for n in 2..10_000 {
+        if !existing.contains(&folder.to_ascii_lowercase()) {
+            break;
+        }
+        folder = format!("{base}-{n}");
+    }
+    // Through a token when one can take it (no cut can damage the volume); else the ordered
+    // writer, and the record says so.
+    let record = record_text(&host, &lines);
+    let report = human_report(&host, &lines);
+    let files = [
+        (RECORD_FILE, record.as_bytes()),
+        (REPORT_FILE, report.as_bytes()),
+    ];
+    let mut protected = match tokens::save_folder(&mut vol, scans, &folder, files)? {
+        tokens::Outcome::Saved => true,
+        tokens::Outcome::NoToken(why) => {
+            host.notes.push(unprotected_note(&why));
+            let node = Node::Dir(
+                folder.clone(),
+                vec![
+                    Node::File(RECORD_FILE.into(), record_text(&host, &lines).into_bytes()),
+                    Node::File(REPORT_FILE.into(), human_report(&host, &lines).into_bytes()),
+                ],
+            );
+            vol.add(scans, &node)?;
+            false
+        }
+    };
+    // The folder is committed: from here a failure only costs the index row.
+    let row = index_row(&host, &lines, &folder);
+    let root = vol.root();
+    let indexed = match vol.find(root, INDEX)? {
+        Some(e) if !e.is_dir() => {
+            let old = vol.read_file(&e);
+            let text = match old {
+                Ok(old) if old.is_empty() => Some(index_head().into_bytes()),
+                Ok(old) => Some(old),
+                Err(_) => None,
+            };
+            let via_token = match text {
+                Some(mut text) => {
+                    text.extend_from_slice(row.as_bytes());
+                    tokens::save_index(&mut vol, &e, &text)
+                }
+                None => Ok(tokens::Outcome::NoToken("index_unreadable".into())),
+            };
+            match via_token {
+                Ok(tokens::Outcome::Saved) => true,
+                Ok(tokens::Outcome::NoToken(_)) => {
+                    protected = false;
+                    match e.size {
+                        0 => vol.append(&e, (index_head() + &row).as_bytes()).is_ok(),
+                        _ => vol.append(&e, row.as_bytes()).is_ok(),
+                    }
+                }
+                Err(_) => false,
+            }
+        }
+        Some(_) => false,
+        None => {
+            protected = false;
+            let text = index_head() + &row;
+            vol.add(root, &Node::File(INDEX.into(), text.into_bytes()))
+                .is_ok()
+        }
+    };
+    Ok((
+        Saved {
+            folder: format!("{SCANS_DIR}/{folder}"),
+            indexed,
+            protected,
+        },
+        vol.into_inner(),
+    ))
+}
+
+/// The note of a save made without a token (stable code `logpart_unprotected`).
+pub fn unprotected_note(reason: &str) -> String {
+    format!(
+        "log partition: saved without power-cut protection ({reason}); run `scanner logpart prepare` on the stick at the desk"
+    )
+}
+
+/// TEST ONLY (`vigie.test.save_delay_ms`): milliseconds slept at each ordering barrier of a
+/// save, so a power-cut test can hit the save window. 0 (the default): no delay.
+static SAVE_DELAY_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sets the test-only save delay (see [`SAVE_DELAY_MS`]).
+pub fn set_test_save_delay_ms(ms: u64) {
+    SAVE_DELAY_MS.store(ms.min(10_000), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A store that sleeps after each barrier (the test-only save delay).
+struct Slow<S>(S, u64);
+
+impl<S: Store> Store for Slow<S> {
+    fn read_at(&mut self, off: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.0.read_at(off, buf)
+    }
+    fn write_at(&mut self, off: u64, buf: &[u8]) -> std::io::Result<()> {
+        self.0.write_at(off, buf)
+    }
+    fn barrier(&mut self) -> std::io::Result<()> {
+        self.0.barrier()?;
+        std::thread::sleep(std::time::Duration::from_millis(self.1));
+        Ok(())
+    }
+}
