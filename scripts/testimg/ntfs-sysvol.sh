@@ -16,9 +16,13 @@
 #   Windows/Compressed      an LZNT1-compressed folder
 #   sparse.bin              a sparse file; pagefile.sys and hiberfil.sys: large, mostly zeros
 #   EICAR planted at Users/alice/Downloads/invoice.pdf.exe and Windows/System32/drivers/evil.sys
-# Files are created in rounds interleaved with growing filler files, so `$MFT` fragments
-# (whether it grows an attribute list is printed at the end, from ntfsinfo).
-# Needs root (FUSE), ntfs-3g, attr, python3. Idempotent: skipped when OUT exists and was built
+#   Users/alice/Documents/Private  EFS-flagged files (ntfs-3g sets the attribute bit only: the
+#                           reader reports them as skipped, `encrypted`)
+# `$MFT` is made to fragment: the volume is first filled with 256 KiB files, every other one is
+# deleted, and the files are then created in rounds interleaved with growing filler files, so
+# `$MFT` grows into hundreds of 256 KiB holes and needs an attribute list; the script checks it
+# with `ntfsinfo -i 0` and fails when there is none.
+# Needs root (FUSE), ntfs-3g (and ntfsinfo), attr, python3. Idempotent: skipped when OUT exists and was built
 # by this same script with the same FILES.
 set -euo pipefail
 
@@ -61,6 +65,28 @@ truncate -s "${size_mb}M" "$tmp"
 mkntfs -F -Q -q -c 4096 -L vigie-sysvol "$tmp"
 ntfs-3g -o streams_interface=windows,big_writes "$tmp" "$mnt"
 start=$SECONDS
+
+# Fragmenting the free space: 256 KiB files up to ENOSPC, then every other one deleted.
+MNT="$mnt" python3 - <<'PY'
+import os
+d = os.path.join(os.environ["MNT"], "$comb")
+os.makedirs(d)
+block = b"\0" * (256 << 10)
+n = 0
+try:
+    while True:
+        with open(os.path.join(d, "c%05d" % n), "wb") as f:
+            f.write(block)
+        n += 1
+except OSError:
+    pass
+for k in range(0, n + 1, 2):
+    try:
+        os.unlink(os.path.join(d, "c%05d" % k))
+    except FileNotFoundError:
+        pass
+print("comb: %d files of 256 KiB, every other one deleted" % n)
+PY
 
 # The bulk of the tree is written by one python process (far faster than a shell loop).
 MNT="$mnt" FILES="$files" SYS32="$sys32" SXS="$sxs" python3 - <<'PY'
@@ -135,6 +161,11 @@ with open(os.path.join(m, "pagefile.sys"), "wb") as f:
     f.write(b"\1" * 4096); f.truncate(512 << 20)
 with open(os.path.join(m, "hiberfil.sys"), "wb") as f:
     f.write(b"\0" * 4096); f.truncate(256 << 20)
+# EFS-flagged files (the attribute bit is set below, from the shell).
+efs = os.path.join(m, "Users", "alice", "Documents", "Private")
+os.makedirs(efs)
+for k in range(10):
+    write(os.path.join(efs, "secret%02d.docx" % k), b"pretend EFS ciphertext %d\n" % k)
 print("python wrote %d files, %d hard links" % (count, sxs))
 PY
 
@@ -161,13 +192,23 @@ setfattr -n system.ntfs_attrib_be -v 0x00000810 "$mnt/Windows/Compressed"
 for ((k = 0; k < 20; k++)); do
     for ((j = 0; j < 2000; j++)); do echo "compressed line $j of file $k"; done >"$mnt/Windows/Compressed/log$k.txt"
 done
+for f in "$mnt/Users/alice/Documents/Private"/*; do
+    setfattr -n system.ntfs_attrib_be -v 0x00004020 "$f"
+done
 rm -f "$mnt"/\$filler*
+rm -rf "$mnt/\$comb"
 sync
-fusermount -u "$mnt"
+# (A loaded machine was seen to keep the mount busy for a moment: retry.)
+for ((i = 0; i < 20; i++)); do fusermount -u "$mnt" 2>/dev/null && break; sleep 1; done
+! mountpoint -q "$mnt" || { echo "ntfs-sysvol.sh: cannot unmount $mnt" >&2; exit 1; }
 echo "ntfs-sysvol.sh: built in $((SECONDS - start)) s"
-ntfsinfo -i 0 "$tmp" 2>/dev/null | grep -q 'ATTRIBUTE_LIST' \
-    && echo "ntfs-sysvol.sh: \$MFT has an attribute list" \
-    || echo "ntfs-sysvol.sh: \$MFT has no attribute list"
+if ntfsinfo -i 0 "$tmp" 2>/dev/null | grep -q 'ATTRIBUTE_LIST'; then
+    echo "ntfs-sysvol.sh: \$MFT has an attribute list"
+else
+    echo "ntfs-sysvol.sh: \$MFT has no attribute list (not fragmented enough)" >&2
+    ntfsinfo -i 0 "$tmp" 2>/dev/null | grep -iE 'runs|allocated size|data size' >&2 || true
+    exit 1
+fi
 mv "$tmp" "$out"
 echo "$script_hash" >"$stamp"
 echo "ntfs-sysvol.sh: wrote $out"
