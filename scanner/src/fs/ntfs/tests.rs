@@ -954,6 +954,38 @@ fn file_missing_from_its_directory_index_is_found_by_the_sweep() {
 }
 
 #[test]
+fn orphan_whose_parent_record_was_reused_is_not_put_under_it() {
+    // The hidden file's parent reference names /plain's record with another sequence number
+    // (what a deleted directory whose record was reused leaves): not under /plain.
+    let (mut img, file) = image_with_hidden_file();
+    let mut before = 0u64;
+    edit_record(&mut img, file, |rec| {
+        let at = attr_offset(rec, 0x30);
+        let value = at + usize::from(u16::from_le_bytes([rec[at + 0x14], rec[at + 0x15]]));
+        let r = u64::from_le_bytes(rec[value..value + 8].try_into().unwrap());
+        before = r;
+        let seq = ((r >> 48) as u16).wrapping_add(1).max(1);
+        let moved = (r & 0xFFFF_FFFF_FFFF) | (u64::from(seq) << 48);
+        rec[value..value + 8].copy_from_slice(&moved.to_le_bytes());
+    });
+    assert_ne!(before >> 48, 0, "the reference carries a sequence number");
+    let (info, got) = walk_all(Arc::new(MemDevice::new(img)));
+    assert!(!got.contains_key(&("/plain/resident.txt".to_string(), None)));
+    let key = (format!("/<orphan>/{file}"), None);
+    assert!(
+        matches!(got.get(&key), Some(Got::Data { .. })),
+        "{:?}",
+        got.get(&key)
+    );
+    assert!(
+        info.notes
+            .iter()
+            .any(|n| n.contains("(1 under /<orphan>/<record number>)")),
+        "{info:?}"
+    );
+}
+
+#[test]
 fn orphan_without_a_known_parent_is_scanned_under_its_record_number() {
     let (mut img, file) = image_with_hidden_file();
     // Point its $FILE_NAME's parent at a record that does not exist.
