@@ -18,10 +18,10 @@
 #   EICAR planted at Users/alice/Downloads/invoice.pdf.exe and Windows/System32/drivers/evil.sys
 #   Users/alice/Documents/Private  EFS-flagged files (ntfs-3g sets the attribute bit only: the
 #                           reader reports them as skipped, `encrypted`)
-# `$MFT` is made to fragment: the volume is first filled with 256 KiB files, every other one is
-# deleted, and the files are then created in rounds interleaved with growing filler files, so
-# `$MFT` grows into hundreds of 256 KiB holes and needs an attribute list; the script checks it
-# with `ntfsinfo -i 0` and fails when there is none.
+# `$MFT` is made to fragment in thousands of runs on a small volume first (see below), which
+# ntfsresize then grows; the files are then created in rounds interleaved with growing filler
+# files. The script checks with `ntfsinfo -i 0` that `$MFT` has an attribute list, and fails
+# when it has none.
 # Needs root (FUSE), ntfs-3g (and ntfsinfo), attr, python3. Idempotent: skipped when OUT exists and was built
 # by this same script with the same FILES.
 set -euo pipefail
@@ -36,7 +36,7 @@ if [[ -f "$out" && -f "$stamp" && "$(cat "$stamp")" == "$script_hash" ]]; then
     echo "ntfs-sysvol.sh: $out is up to date"
     exit 0
 fi
-for tool in mkntfs ntfs-3g setfattr fusermount python3; do
+for tool in mkntfs ntfs-3g ntfsinfo ntfsresize setfattr fusermount python3; do
     command -v "$tool" >/dev/null || { echo "ntfs-sysvol.sh: missing $tool" >&2; exit 1; }
 done
 
@@ -61,32 +61,53 @@ sxs=$((files * 2 / 15)); ((sxs >= 2000)) || sxs=2000
 size_mb=$((files / 100 + 1024))
 
 echo "+ mkntfs ${size_mb} MiB for $files files"
-truncate -s "${size_mb}M" "$tmp"
-mkntfs -F -Q -q -c 4096 -L vigie-sysvol "$tmp"
-ntfs-3g -o streams_interface=windows,big_writes "$tmp" "$mnt"
 start=$SECONDS
-
-# Fragmenting the free space: 256 KiB files up to ENOSPC, then every other one deleted.
+# A fragmented `$MFT`: on a 64 MiB volume (its MFT zone is small), the free space is combed
+# into one-cluster holes (one-cluster files up to ENOSPC, every other one deleted), then 16,000
+# small files grow `$MFT` into the holes: thousands of runs, an attribute list. The files are
+# deleted (their records stay allocated), and ntfsresize grows the volume to its full size.
+truncate -s 64M "$tmp"
+mkntfs -F -Q -q -c 4096 -L vigie-sysvol "$tmp"
+ntfs-3g "$tmp" "$mnt"
 MNT="$mnt" python3 - <<'PY'
 import os
-d = os.path.join(os.environ["MNT"], "$comb")
-os.makedirs(d)
-block = b"\0" * (256 << 10)
+m = os.environ["MNT"]
+comb = os.path.join(m, "comb")
+os.makedirs(comb)
 n = 0
 try:
     while True:
-        with open(os.path.join(d, "c%05d" % n), "wb") as f:
-            f.write(block)
+        with open(os.path.join(comb, "c%05d" % n), "wb") as f:
+            f.write(b"\1" * 3000)
         n += 1
 except OSError:
     pass
 for k in range(0, n + 1, 2):
     try:
-        os.unlink(os.path.join(d, "c%05d" % k))
+        os.unlink(os.path.join(comb, "c%05d" % k))
     except FileNotFoundError:
         pass
-print("comb: %d files of 256 KiB, every other one deleted" % n)
+grow = os.path.join(m, "grow")
+os.makedirs(grow)
+k = 0
+try:
+    while k < 16000:
+        with open(os.path.join(grow, "g%05d" % k), "wb") as f:
+            f.write(b"small")
+        k += 1
+except OSError:
+    pass
+print("comb: %d one-cluster files, every other one deleted; %d files grew $MFT" % (n, k))
 PY
+rm -rf "$mnt/comb" "$mnt/grow"
+sync
+for ((i = 0; i < 20; i++)); do fusermount -u "$mnt" 2>/dev/null && break; sleep 1; done
+! mountpoint -q "$mnt" || { echo "ntfs-sysvol.sh: cannot unmount $mnt" >&2; exit 1; }
+echo "ntfs-sysvol.sh: \$MFT in $(ntfsinfo -v -i 0 "$tmp" 2>/dev/null | grep -cE '^\s+0x') runs"
+truncate -s "${size_mb}M" "$tmp"
+ntfsresize -f -f -P "$tmp" <<<y >/dev/null
+ntfs-3g -o streams_interface=windows,big_writes "$tmp" "$mnt"
+
 
 # The bulk of the tree is written by one python process (far faster than a shell loop).
 MNT="$mnt" FILES="$files" SYS32="$sys32" SXS="$sxs" python3 - <<'PY'
@@ -196,7 +217,6 @@ for f in "$mnt/Users/alice/Documents/Private"/*; do
     setfattr -n system.ntfs_attrib_be -v 0x00004020 "$f"
 done
 rm -f "$mnt"/\$filler*
-rm -rf "$mnt/\$comb"
 sync
 # (A loaded machine was seen to keep the mount busy for a moment: retry.)
 for ((i = 0; i < 20; i++)); do fusermount -u "$mnt" 2>/dev/null && break; sleep 1; done
