@@ -36,7 +36,7 @@ if [[ -f "$out" && -f "$stamp" && "$(cat "$stamp")" == "$script_hash" ]]; then
     echo "ntfs-sysvol.sh: $out is up to date"
     exit 0
 fi
-for tool in mkntfs ntfs-3g ntfsinfo ntfsresize setfattr fusermount python3; do
+for tool in mkntfs ntfs-3g ntfsinfo ntfsresize ntfsfix setfattr fusermount python3; do
     command -v "$tool" >/dev/null || { echo "ntfs-sysvol.sh: missing $tool" >&2; exit 1; }
 done
 
@@ -106,6 +106,7 @@ for ((i = 0; i < 20; i++)); do fusermount -u "$mnt" 2>/dev/null && break; sleep 
 echo "ntfs-sysvol.sh: \$MFT in $(ntfsinfo -v -i 0 "$tmp" 2>/dev/null | grep -cE '^\s+0x') runs"
 truncate -s "${size_mb}M" "$tmp"
 ntfsresize -f -f -P "$tmp" <<<y >/dev/null
+ntfsfix -d "$tmp" >/dev/null # ntfsresize leaves the volume marked for chkdsk: clear it
 ntfs-3g -o streams_interface=windows,big_writes "$tmp" "$mnt"
 
 
