@@ -16,8 +16,8 @@
 #   Windows/Compressed      an LZNT1-compressed folder
 #   sparse.bin              a sparse file; pagefile.sys and hiberfil.sys: large, mostly zeros
 #   EICAR planted at Users/alice/Downloads/invoice.pdf.exe and Windows/System32/drivers/evil.sys
-#   Users/alice/Documents/Private  EFS-flagged files (ntfs-3g sets the attribute bit only: the
-#                           reader reports them as skipped, `encrypted`)
+#   Users/alice/Documents/Private  EFS-flagged files (FILE_ATTRIBUTE_ENCRYPTED patched into
+#                           their records: ntfs-3g refuses to set it; the reader skips them)
 # `$MFT` is made to fragment in thousands of runs on a small volume first (see below), which
 # ntfsresize then grows; the files are then created in rounds interleaved with growing filler
 # files. The script checks with `ntfsinfo -i 0` that `$MFT` has an attribute list, and fails
@@ -51,9 +51,16 @@ cleanup() {
     done
     mountpoint -q "$mnt" && umount -l "$mnt"
     rmdir "$mnt" 2>/dev/null || true
-    rm -f "$tmp"
+    rm -f "$tmp" "$tmp.efs"
 }
 trap cleanup EXIT
+# Whether `$MFT` (record 0) has an attribute list. (Not `ntfsinfo | grep -q`: grep's early exit
+# kills ntfsinfo with SIGPIPE, which pipefail turns into a failure.)
+has_attribute_list() {
+    local info
+    info="$(ntfsinfo -i 0 "$tmp" 2>/dev/null)"
+    [[ "$info" == *ATTRIBUTE_LIST* ]]
+}
 
 # Scale: System32 gets files/60 (at least 5,000 at full scale), WinSxS files/7.5 links.
 sys32=$((files / 60)); ((sys32 >= 500)) || sys32=500
@@ -69,9 +76,17 @@ start=$SECONDS
 truncate -s 64M "$tmp"
 mkntfs -F -Q -q -c 4096 -L vigie-sysvol "$tmp"
 ntfs-3g "$tmp" "$mnt"
-MNT="$mnt" python3 - <<'PY'
+MNT="$mnt" python3 - >"$tmp.efs" <<'PY'
 import os
 m = os.environ["MNT"]
+# EFS-flagged files first, so their records lie in the first run of `$MFT` (patched below).
+efs = os.path.join(m, "Users", "alice", "Documents", "Private")
+os.makedirs(efs)
+for k in range(10):
+    p = os.path.join(efs, "secret%02d.docx" % k)
+    with open(p, "wb") as f:
+        f.write(b"pretend EFS ciphertext %d\n" % k)
+    print(os.stat(p).st_ino, "secret%02d.docx" % k)
 comb = os.path.join(m, "comb")
 os.makedirs(comb)
 n = 0
@@ -97,16 +112,49 @@ try:
         k += 1
 except OSError:
     pass
-print("comb: %d one-cluster files, every other one deleted; %d files grew $MFT" % (n, k))
+import sys
+print("comb: %d one-cluster files, every other one deleted; %d files grew $MFT" % (n, k), file=sys.stderr)
 PY
 rm -rf "$mnt/comb" "$mnt/grow"
 sync
 for ((i = 0; i < 20; i++)); do fusermount -u "$mnt" 2>/dev/null && break; sleep 1; done
 ! mountpoint -q "$mnt" || { echo "ntfs-sysvol.sh: cannot unmount $mnt" >&2; exit 1; }
 echo "ntfs-sysvol.sh: \$MFT in $(ntfsinfo -v -i 0 "$tmp" 2>/dev/null | grep -cE '^\s+0x') runs"
+# ntfs-3g does not let FILE_ATTRIBUTE_ENCRYPTED (0x4000) be set: patch the EFS files'
+# $STANDARD_INFORMATION in the image (unmounted), after checking each record's signature and
+# name. Their records are in the first run of `$MFT` (they were created first).
+python3 - "$tmp" "$tmp.efs" <<'PY'
+import struct, sys
+img, listing = sys.argv[1], sys.argv[2]
+with open(img, "r+b") as f:
+    boot = f.read(512)
+    cluster = struct.unpack_from("<H", boot, 0x0B)[0] * boot[0x0D]
+    mft = struct.unpack_from("<Q", boot, 0x30)[0] * cluster
+    rs = struct.unpack_from("<b", boot, 0x40)[0]
+    rec_size = rs * cluster if rs > 0 else 1 << -rs
+    for line in open(listing):
+        ino, name = line.split()
+        at = mft + int(ino) * rec_size
+        f.seek(at)
+        rec = bytearray(f.read(rec_size))
+        assert rec[:4] == b"FILE", (name, "not a record")
+        assert name.encode("utf-16-le") in rec, (name, "not this file's record")
+        a = struct.unpack_from("<H", rec, 0x14)[0]
+        while struct.unpack_from("<I", rec, a)[0] != 0x10:
+            a += struct.unpack_from("<I", rec, a + 4)[0]
+        value = a + struct.unpack_from("<H", rec, a + 0x14)[0]
+        flags = struct.unpack_from("<I", rec, value + 0x20)[0] | 0x4000
+        f.seek(at + value + 0x20)
+        f.write(struct.pack("<I", flags))
+PY
+rm -f "$tmp.efs"
+has_attribute_list \
+    || { echo "ntfs-sysvol.sh: the small volume's \$MFT has no attribute list" >&2; exit 1; }
 truncate -s "${size_mb}M" "$tmp"
 ntfsresize -f -f -P "$tmp" <<<y >/dev/null
 ntfsfix -d "$tmp" >/dev/null # ntfsresize leaves the volume marked for chkdsk: clear it
+has_attribute_list \
+    || { echo "ntfs-sysvol.sh: \$MFT lost its attribute list in ntfsresize" >&2; exit 1; }
 ntfs-3g -o streams_interface=windows,big_writes "$tmp" "$mnt"
 
 
@@ -183,11 +231,6 @@ with open(os.path.join(m, "pagefile.sys"), "wb") as f:
     f.write(b"\1" * 4096); f.truncate(512 << 20)
 with open(os.path.join(m, "hiberfil.sys"), "wb") as f:
     f.write(b"\0" * 4096); f.truncate(256 << 20)
-# EFS-flagged files (the attribute bit is set below, from the shell).
-efs = os.path.join(m, "Users", "alice", "Documents", "Private")
-os.makedirs(efs)
-for k in range(10):
-    write(os.path.join(efs, "secret%02d.docx" % k), b"pretend EFS ciphertext %d\n" % k)
 print("python wrote %d files, %d hard links" % (count, sxs))
 PY
 
@@ -214,16 +257,13 @@ setfattr -n system.ntfs_attrib_be -v 0x00000810 "$mnt/Windows/Compressed"
 for ((k = 0; k < 20; k++)); do
     for ((j = 0; j < 2000; j++)); do echo "compressed line $j of file $k"; done >"$mnt/Windows/Compressed/log$k.txt"
 done
-for f in "$mnt/Users/alice/Documents/Private"/*; do
-    setfattr -n system.ntfs_attrib_be -v 0x00004020 "$f"
-done
 rm -f "$mnt"/\$filler*
 sync
 # (A loaded machine was seen to keep the mount busy for a moment: retry.)
 for ((i = 0; i < 20; i++)); do fusermount -u "$mnt" 2>/dev/null && break; sleep 1; done
 ! mountpoint -q "$mnt" || { echo "ntfs-sysvol.sh: cannot unmount $mnt" >&2; exit 1; }
 echo "ntfs-sysvol.sh: built in $((SECONDS - start)) s"
-if ntfsinfo -i 0 "$tmp" 2>/dev/null | grep -q 'ATTRIBUTE_LIST'; then
+if has_attribute_list; then
     echo "ntfs-sysvol.sh: \$MFT has an attribute list"
 else
     echo "ntfs-sysvol.sh: \$MFT has no attribute list (not fragmented enough)" >&2
