@@ -73,12 +73,7 @@ impl NtfsWalker {
             };
             // An extension record names its base by a full reference: those of `$MFT`
             // itself (record 0, sequence 1) have record number 0 but are not base records.
-            let base_reference = rec
-                .bytes()
-                .get(0x20..0x28)
-                .and_then(|b| b.try_into().ok())
-                .map_or(0, u64::from_le_bytes);
-            if !rec.in_use() || rec.base_record() != 0 || base_reference != 0 {
+            if !rec.in_use() || rec.base_reference() != 0 {
                 continue;
             }
             candidates.insert(

@@ -150,6 +150,12 @@ impl Record {
         u16_at(&self.bytes, 0x10).unwrap_or(0)
     }
 
+    /// The whole reference to the base record (record number and sequence): 0 only for a
+    /// base record itself (`$MFT`'s extension records name record 0, sequence 1).
+    pub(super) fn base_reference(&self) -> u64 {
+        u64_at(&self.bytes, 0x20).unwrap_or(0)
+    }
+
     /// Record number of the base record (0 for a base record itself).
     pub(super) fn base_record(&self) -> u64 {
         u64_at(&self.bytes, 0x20).unwrap_or(0) & 0xFFFF_FFFF_FFFF
