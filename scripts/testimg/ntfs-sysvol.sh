@@ -16,9 +16,13 @@
 #   Windows/Compressed      an LZNT1-compressed folder
 #   sparse.bin              a sparse file; pagefile.sys and hiberfil.sys: large, mostly zeros
 #   EICAR planted at Users/alice/Downloads/invoice.pdf.exe and Windows/System32/drivers/evil.sys
-# Files are created in rounds interleaved with growing filler files, so `$MFT` fragments
-# (whether it grows an attribute list is printed at the end, from ntfsinfo).
-# Needs root (FUSE), ntfs-3g, attr, python3. Idempotent: skipped when OUT exists and was built
+#   Users/alice/Documents/Private  EFS-flagged files (FILE_ATTRIBUTE_ENCRYPTED patched into
+#                           their records: ntfs-3g refuses to set it; the reader skips them)
+# `$MFT` is made to fragment in thousands of runs on a small volume first (see below), which
+# ntfsresize then grows; the files are then created in rounds interleaved with growing filler
+# files. The script checks with `ntfsinfo -i 0` that `$MFT` has an attribute list, and fails
+# when it has none.
+# Needs root (FUSE), ntfs-3g (and ntfsinfo), attr, python3. Idempotent: skipped when OUT exists and was built
 # by this same script with the same FILES.
 set -euo pipefail
 
@@ -32,7 +36,7 @@ if [[ -f "$out" && -f "$stamp" && "$(cat "$stamp")" == "$script_hash" ]]; then
     echo "ntfs-sysvol.sh: $out is up to date"
     exit 0
 fi
-for tool in mkntfs ntfs-3g setfattr fusermount python3; do
+for tool in mkntfs ntfs-3g ntfsinfo ntfsresize ntfsfix setfattr fusermount python3; do
     command -v "$tool" >/dev/null || { echo "ntfs-sysvol.sh: missing $tool" >&2; exit 1; }
 done
 
@@ -47,9 +51,16 @@ cleanup() {
     done
     mountpoint -q "$mnt" && umount -l "$mnt"
     rmdir "$mnt" 2>/dev/null || true
-    rm -f "$tmp"
+    rm -f "$tmp" "$tmp.efs"
 }
 trap cleanup EXIT
+# Whether `$MFT` (record 0) has an attribute list. (Not `ntfsinfo | grep -q`: grep's early exit
+# kills ntfsinfo with SIGPIPE, which pipefail turns into a failure.)
+has_attribute_list() {
+    local info
+    info="$(ntfsinfo -i 0 "$tmp" 2>/dev/null)"
+    [[ "$info" == *ATTRIBUTE_LIST* ]]
+}
 
 # Scale: System32 gets files/60 (at least 5,000 at full scale), WinSxS files/7.5 links.
 sys32=$((files / 60)); ((sys32 >= 500)) || sys32=500
@@ -57,10 +68,95 @@ sxs=$((files * 2 / 15)); ((sxs >= 2000)) || sxs=2000
 size_mb=$((files / 100 + 1024))
 
 echo "+ mkntfs ${size_mb} MiB for $files files"
-truncate -s "${size_mb}M" "$tmp"
-mkntfs -F -Q -q -c 4096 -L vigie-sysvol "$tmp"
-ntfs-3g -o streams_interface=windows,big_writes "$tmp" "$mnt"
 start=$SECONDS
+# A fragmented `$MFT`: on a 64 MiB volume (its MFT zone is small), the free space is combed
+# into one-cluster holes (one-cluster files up to ENOSPC, every other one deleted), then 16,000
+# small files grow `$MFT` into the holes: thousands of runs, an attribute list. The files are
+# deleted (their records stay allocated), and ntfsresize grows the volume to its full size.
+truncate -s 64M "$tmp"
+mkntfs -F -Q -q -c 4096 -L vigie-sysvol "$tmp"
+ntfs-3g "$tmp" "$mnt"
+MNT="$mnt" python3 - >"$tmp.efs" <<'PY'
+import os
+m = os.environ["MNT"]
+# EFS-flagged files first, so their records lie in the first run of `$MFT` (patched below).
+efs = os.path.join(m, "Users", "alice", "Documents", "Private")
+os.makedirs(efs)
+for k in range(10):
+    p = os.path.join(efs, "secret%02d.docx" % k)
+    with open(p, "wb") as f:
+        f.write(b"pretend EFS ciphertext %d\n" % k)
+    print(os.stat(p).st_ino, "secret%02d.docx" % k)
+comb = os.path.join(m, "comb")
+os.makedirs(comb)
+n = 0
+try:
+    while True:
+        with open(os.path.join(comb, "c%05d" % n), "wb") as f:
+            f.write(b"\1" * 3000)
+        n += 1
+except OSError:
+    pass
+for k in range(0, n + 1, 2):
+    try:
+        os.unlink(os.path.join(comb, "c%05d" % k))
+    except FileNotFoundError:
+        pass
+grow = os.path.join(m, "grow")
+os.makedirs(grow)
+k = 0
+try:
+    while k < 16000:
+        with open(os.path.join(grow, "g%05d" % k), "wb") as f:
+            f.write(b"small")
+        k += 1
+except OSError:
+    pass
+import sys
+print("comb: %d one-cluster files, every other one deleted; %d files grew $MFT" % (n, k), file=sys.stderr)
+PY
+rm -rf "$mnt/comb" "$mnt/grow"
+sync
+for ((i = 0; i < 20; i++)); do fusermount -u "$mnt" 2>/dev/null && break; sleep 1; done
+! mountpoint -q "$mnt" || { echo "ntfs-sysvol.sh: cannot unmount $mnt" >&2; exit 1; }
+echo "ntfs-sysvol.sh: \$MFT in $(ntfsinfo -v -i 0 "$tmp" 2>/dev/null | grep -cE '^\s+0x') runs"
+# ntfs-3g does not let FILE_ATTRIBUTE_ENCRYPTED (0x4000) be set: patch the EFS files'
+# $STANDARD_INFORMATION in the image (unmounted), after checking each record's signature and
+# name. Their records are in the first run of `$MFT` (they were created first).
+python3 - "$tmp" "$tmp.efs" <<'PY'
+import struct, sys
+img, listing = sys.argv[1], sys.argv[2]
+with open(img, "r+b") as f:
+    boot = f.read(512)
+    cluster = struct.unpack_from("<H", boot, 0x0B)[0] * boot[0x0D]
+    mft = struct.unpack_from("<Q", boot, 0x30)[0] * cluster
+    rs = struct.unpack_from("<b", boot, 0x40)[0]
+    rec_size = rs * cluster if rs > 0 else 1 << -rs
+    for line in open(listing):
+        ino, name = line.split()
+        at = mft + int(ino) * rec_size
+        f.seek(at)
+        rec = bytearray(f.read(rec_size))
+        assert rec[:4] == b"FILE", (name, "not a record")
+        assert name.encode("utf-16-le") in rec, (name, "not this file's record")
+        a = struct.unpack_from("<H", rec, 0x14)[0]
+        while struct.unpack_from("<I", rec, a)[0] != 0x10:
+            a += struct.unpack_from("<I", rec, a + 4)[0]
+        value = a + struct.unpack_from("<H", rec, a + 0x14)[0]
+        flags = struct.unpack_from("<I", rec, value + 0x20)[0] | 0x4000
+        f.seek(at + value + 0x20)
+        f.write(struct.pack("<I", flags))
+PY
+rm -f "$tmp.efs"
+has_attribute_list \
+    || { echo "ntfs-sysvol.sh: the small volume's \$MFT has no attribute list" >&2; exit 1; }
+truncate -s "${size_mb}M" "$tmp"
+ntfsresize -f -f -P "$tmp" <<<y >/dev/null
+ntfsfix -d "$tmp" >/dev/null # ntfsresize leaves the volume marked for chkdsk: clear it
+has_attribute_list \
+    || { echo "ntfs-sysvol.sh: \$MFT lost its attribute list in ntfsresize" >&2; exit 1; }
+ntfs-3g -o streams_interface=windows,big_writes "$tmp" "$mnt"
+
 
 # The bulk of the tree is written by one python process (far faster than a shell loop).
 MNT="$mnt" FILES="$files" SYS32="$sys32" SXS="$sxs" python3 - <<'PY'
@@ -163,11 +259,17 @@ for ((k = 0; k < 20; k++)); do
 done
 rm -f "$mnt"/\$filler*
 sync
-fusermount -u "$mnt"
+# (A loaded machine was seen to keep the mount busy for a moment: retry.)
+for ((i = 0; i < 20; i++)); do fusermount -u "$mnt" 2>/dev/null && break; sleep 1; done
+! mountpoint -q "$mnt" || { echo "ntfs-sysvol.sh: cannot unmount $mnt" >&2; exit 1; }
 echo "ntfs-sysvol.sh: built in $((SECONDS - start)) s"
-ntfsinfo -i 0 "$tmp" 2>/dev/null | grep -q 'ATTRIBUTE_LIST' \
-    && echo "ntfs-sysvol.sh: \$MFT has an attribute list" \
-    || echo "ntfs-sysvol.sh: \$MFT has no attribute list"
+if has_attribute_list; then
+    echo "ntfs-sysvol.sh: \$MFT has an attribute list"
+else
+    echo "ntfs-sysvol.sh: \$MFT has no attribute list (not fragmented enough)" >&2
+    ntfsinfo -i 0 "$tmp" 2>/dev/null | grep -iE 'runs|allocated size|data size' >&2 || true
+    exit 1
+fi
 mv "$tmp" "$out"
 echo "$script_hash" >"$stamp"
 echo "ntfs-sysvol.sh: wrote $out"

@@ -2,4 +2,5 @@
 //! filesystem: every length is checked, the output is capped at the size the caller expects,
 //! and no input makes them panic or loop.
 
+pub mod lzx;
 pub mod xpress;

@@ -105,9 +105,8 @@ pub struct NtfsWalker {
     dir_paths: HashMap<u64, String>,
     /// What the last orphan sweep found, for the volume's notes.
     sweep_note: Option<String>,
-    /// WOF files that could not be decoded, and LZX-compressed ones (not decoded yet).
+    /// WOF files that could not be decoded.
     wof_failed: AtomicUsize,
-    wof_lzx: AtomicUsize,
 }
 
 /// Opens the NTFS volume that `dev` covers exactly.
@@ -183,7 +182,6 @@ pub fn open(dev: Device) -> Result<NtfsWalker, FsError> {
         dir_paths: HashMap::new(),
         sweep_note: None,
         wof_failed: AtomicUsize::new(0),
-        wof_lzx: AtomicUsize::new(0),
     };
     walker.info = walker.read_volume_info(map_error);
     Ok(walker)
@@ -193,13 +191,7 @@ impl Walker for NtfsWalker {
     fn info(&self) -> VolumeInfo {
         let mut info = self.info.clone();
         info.notes.extend(self.sweep_note.iter().cloned());
-        let lzx = self.wof_lzx.load(Ordering::Relaxed);
         let failed = self.wof_failed.load(Ordering::Relaxed);
-        if lzx > 0 {
-            info.notes.push(format!(
-                "{lzx} CompactOS (WOF) streams use LZX, which is not decoded yet: skipped as wof_compressed"
-            ));
-        }
         if failed > 0 {
             info.notes.push(format!(
                 "{failed} CompactOS (WOF) streams did not decode: skipped as wof_compressed"
@@ -956,11 +948,7 @@ impl NtfsWalker {
         let mut wof_main: Option<Result<(StreamData, u64, u64), StreamProblem>> = None;
         if wof {
             let chunk = match wof::parse_reparse(&reparse_data) {
-                Some(Ok(wof::Algorithm::Xpress(c))) => Ok(c),
-                Some(Ok(wof::Algorithm::Lzx)) => {
-                    self.wof_lzx.fetch_add(1, Ordering::Relaxed);
-                    Err(StreamProblem::Skip(SkipReason::WofCompressed))
-                }
+                Some(Ok(algorithm)) => Ok(algorithm.chunk()),
                 Some(Err(_)) | None => {
                     self.wof_failed.fetch_add(1, Ordering::Relaxed);
                     Err(StreamProblem::Skip(SkipReason::WofCompressed))

@@ -7,6 +7,12 @@
 //! they lead to a known directory (or to another unreached directory, walked in turn), else as
 //! `/<orphan>/<record number>`. Records below `$Extend` (NTFS's own metadata) are left out. The
 //! volume's notes say how many were found.
+//!
+//! A parent reference carries the sequence number the parent record had when the name was
+//! written; when the record there now has another one, the parent was deleted and its record
+//! reused by something else: that is not the file's directory, and the file is scanned as
+//! `/<orphan>/<record number>` (a reference with sequence 0, which nothing checks, is taken as
+//! it is).
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -65,7 +71,9 @@ impl NtfsWalker {
                     continue;
                 }
             };
-            if !rec.in_use() || rec.base_record() != 0 {
+            // An extension record names its base by a full reference: those of `$MFT`
+            // itself (record 0, sequence 1) have record number 0 but are not base records.
+            if !rec.in_use() || rec.base_reference() != 0 {
                 continue;
             }
             candidates.insert(
@@ -159,6 +167,9 @@ impl NtfsWalker {
             };
             names.push(name.name.clone());
             let parent = name.parent;
+            if !self.parent_sequence_matches(parent, name.parent_sequence) {
+                break; // the parent record was reused: not this file's directory
+            }
             let known = if parent == ROOT_RECORD {
                 Some("/".to_string())
             } else {
@@ -179,5 +190,19 @@ impl NtfsWalker {
             at = parent;
         }
         Place::Path(format!("/<orphan>/{n}"))
+    }
+
+    /// Whether record `parent` still has the sequence number a reference to it carries.
+    fn parent_sequence_matches(&self, parent: u64, sequence: u16) -> bool {
+        if sequence == 0 {
+            return true;
+        }
+        let Some(map) = &self.mft else {
+            return true;
+        };
+        match guard(|| map.read_raw(&self.base, parent).and_then(Record::parse)) {
+            Ok(Ok(r)) => r.in_use() && r.sequence() == sequence,
+            _ => false,
+        }
     }
 }

@@ -63,6 +63,8 @@ pub(super) struct ListEntry {
 #[derive(Debug, Clone)]
 pub(super) struct FileName {
     pub parent: u64,
+    /// Sequence number the parent record had when this name was written.
+    pub parent_sequence: u16,
     /// 0 POSIX, 1 Win32, 2 DOS, 3 Win32 and DOS.
     pub namespace: u8,
     pub name: String,
@@ -141,6 +143,17 @@ impl Record {
 
     pub(super) fn is_directory(&self) -> bool {
         self.flags() & FLAG_DIRECTORY != 0
+    }
+
+    /// The record's sequence number (bumped each time the record is reused).
+    pub(super) fn sequence(&self) -> u16 {
+        u16_at(&self.bytes, 0x10).unwrap_or(0)
+    }
+
+    /// The whole reference to the base record (record number and sequence): 0 only for a
+    /// base record itself (`$MFT`'s extension records name record 0, sequence 1).
+    pub(super) fn base_reference(&self) -> u64 {
+        u64_at(&self.bytes, 0x20).unwrap_or(0)
     }
 
     /// Record number of the base record (0 for a base record itself).
@@ -238,6 +251,7 @@ pub(super) fn parse_file_name(v: &[u8]) -> Option<FileName> {
     let name = utf16_at(v, 0x42, len)?;
     Some(FileName {
         parent: parent_ref & 0xFFFF_FFFF_FFFF,
+        parent_sequence: (parent_ref >> 48) as u16,
         namespace,
         name,
     })

@@ -8,16 +8,22 @@
 //! then the chunks, each compressed independently, or stored as is when compressing did not
 //! make it smaller. [`WofReader`] serves the logical bytes one chunk at a time; nothing is
 //! allocated by a size read from disk except one chunk (at most 32 KiB in and out).
+//!
+//! WOF ties each algorithm to one chunk size (XPRESS 4, 8 or 16 KiB, LZX 32 KiB), so the
+//! chunk size alone names the decoder ([`Algorithm::chunk`]). A chunk that fails to decode
+//! makes the reader return an error naming it: the walker then skips the file as
+//! `wof_compressed` and counts it in the volume's notes. The LZX layout is the same as a WIM
+//! resource's (chunk table, then chunks; the tests take theirs from wimlib's WIM files).
 
 use std::io::{self, Read};
 
 use super::{StreamData, StreamReader};
-use crate::fs::codec::xpress;
+use crate::fs::codec::{lzx, xpress};
 use crate::io::Device;
 
 /// Reparse data: WOF_EXTERNAL_INFO then FILE_PROVIDER_EXTERNAL_INFO_V1.
 const WOF_PROVIDER_FILE: u32 = 2;
-/// Largest chunk accepted (LZX's 32 KiB).
+/// Largest chunk accepted, and the only LZX one (32 KiB).
 const MAX_CHUNK: u64 = 32 * 1024;
 
 /// How a WOF file's chunks are compressed.
@@ -25,6 +31,16 @@ const MAX_CHUNK: u64 = 32 * 1024;
 pub(super) enum Algorithm {
     Xpress(u64),
     Lzx,
+}
+
+impl Algorithm {
+    /// Bytes of logical content per chunk.
+    pub(super) fn chunk(self) -> u64 {
+        match self {
+            Algorithm::Xpress(c) => c,
+            Algorithm::Lzx => MAX_CHUNK,
+        }
+    }
 }
 
 /// What the reparse point says, when it is a file-provider WOF point.
@@ -130,8 +146,12 @@ impl WofReader {
             return Ok(raw); // stored uncompressed
         }
         let mut out = vec![0u8; usize::try_from(out_len).unwrap_or(0)];
-        xpress::decompress(&raw, &mut out)
-            .map_err(|e| bad(format!("WOF chunk {i} does not decode: {e}")))?;
+        let decoded = if self.chunk == MAX_CHUNK {
+            lzx::decompress(&raw, &mut out).map_err(|e| e.to_string())
+        } else {
+            xpress::decompress(&raw, &mut out).map_err(|e| e.to_string())
+        };
+        decoded.map_err(|e| bad(format!("WOF chunk {i} does not decode: {e}")))?;
         Ok(out)
     }
 }
@@ -179,6 +199,7 @@ mod tests {
             let mut r = v.clone();
             r.extend_from_slice(&[a, 0, 0, 0]);
             assert_eq!(parse_reparse(&r), Some(Ok(want)));
+            assert!(want.chunk().is_power_of_two() && want.chunk() <= MAX_CHUNK);
         }
         v.extend_from_slice(&[9, 0, 0, 0]);
         assert!(matches!(parse_reparse(&v), Some(Err(_))));
