@@ -528,6 +528,55 @@ fn time_left_from_allocated_bytes() {
     }
 }
 
+/// Regression (found by `scripts/tui-test` on the merged tree): once every chosen volume is
+/// finished, the share of finished volumes is 1.0; the progress screen, with allocated counts
+/// smaller than the bytes read (boot areas, metadata), must draw 100 %, not panic.
+#[test]
+fn progress_after_the_last_volume_with_allocated_bytes() {
+    for l in langs() {
+        let mut a = to_progress(l);
+        if let Some(m) = a.machine.as_mut() {
+            for d in &mut m.disks {
+                for v in &mut d.volumes {
+                    v.allocated = Some(3_500);
+                }
+            }
+        }
+        a.handle(Event::Progress(Progress {
+            bytes: 10 << 20,
+            files: 12,
+            path: "/Users/Public/Downloads/invoice.com".into(),
+            ..Progress::default()
+        }));
+        // Every volume of every disk finished: the finished share is 1.0.
+        let all: Vec<(String, u32, FsKind)> = a
+            .machine
+            .iter()
+            .flat_map(|m| m.disks.iter())
+            .flat_map(|d| {
+                d.volumes
+                    .iter()
+                    .map(move |v| (d.dev.clone(), v.number, v.fs))
+            })
+            .collect();
+        assert!(!all.is_empty());
+        for (disk, n, fs) in all {
+            a.handle(Event::Record(Record::Volume(volume(
+                &disk,
+                n,
+                fs,
+                VolumeStatus::Scanned,
+                &[],
+                None,
+            ))));
+        }
+        a.handle(Event::Tick(5.0));
+        assert_eq!(a.screen, Screen::Progress);
+        let t = text(&draw(&a));
+        assert!(t.contains("100 %"), "{t}");
+    }
+}
+
 fn quick(mut a: App) -> App {
     let s = a.scan.summary.as_mut().unwrap();
     s.mode = ScanMode::Quick;

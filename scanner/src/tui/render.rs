@@ -478,7 +478,9 @@ fn progress(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
         .then(|| vols_alloc.iter().filter_map(|v| v.3).sum());
     let (ratio, left) = match alloc {
         Some(total) if !app.quick && total > 0 => (
-            (p.bytes as f64 / total as f64).clamp(ratio, 0.99),
+            // Never below the share of finished volumes (1.0 once all are done), never 100 %
+            // from bytes alone. Not `clamp(ratio, 0.99)`: that panics once `ratio` > 0.99.
+            (p.bytes as f64 / total as f64).min(0.99).max(ratio),
             crate::scan::estimate::time_left(s.elapsed, p.bytes, total)
                 .map_or_else(|| "-".into(), duration),
         ),
