@@ -72,16 +72,7 @@ pub fn collect<W: Write + Seek>(c: &mut Collector<W>) -> Result<(), EvidenceErro
             continue;
         };
         let dev = target.device.clone();
-        let parts: Vec<(u32, u64, u64)> = match guard(|| {
-            crate::disk::table::read_partition_table(dev.as_ref(), target.sector_size)
-        }) {
-            Ok(Ok(table)) if !table.partitions.is_empty() => table
-                .partitions
-                .iter()
-                .map(|p| (p.number, p.start, p.len))
-                .collect(),
-            _ => vec![(0, 0, dev.size())],
-        };
+        let parts = crate::persist::volume_spans(&target);
         for (volume, idxs) in vols {
             let Some(number) = volume else {
                 for &i in &idxs {

@@ -16,6 +16,8 @@ pub mod hive;
 pub mod resolve;
 pub mod text;
 mod volume;
+#[cfg(feature = "engine")]
+pub(crate) use volume::volume_spans;
 
 use std::collections::HashSet;
 #[cfg(feature = "engine")]

@@ -209,6 +209,22 @@ fn open_walker(fs: FsKind, dev: Device) -> Option<Box<dyn Walker>> {
     Some(w)
 }
 
+/// `(number, start, length)` of each partition of an opened target, or the whole device as
+/// volume 0 when it has no readable table (a filesystem on the whole image). The table reader
+/// runs under the panic guard. Shared by the persistence report and the evidence re-read.
+#[cfg(feature = "engine")]
+pub(crate) fn volume_spans(target: &crate::scan::Target) -> Vec<(u32, u64, u64)> {
+    let dev = &target.device;
+    match guard(|| crate::disk::table::read_partition_table(dev.as_ref(), target.sector_size)) {
+        Ok(Ok(table)) if !table.partitions.is_empty() => table
+            .partitions
+            .iter()
+            .map(|p| (p.number, p.start, p.len))
+            .collect(),
+        _ => vec![(0, 0, dev.size())],
+    }
+}
+
 /// The autostart entries of every readable volume of every target (image or block device,
 /// opened read-only as the scan opens it). Needs the scan's target opener (`engine`).
 #[cfg(feature = "engine")]
@@ -219,16 +235,7 @@ pub fn report_targets(targets: &[PathBuf]) -> Vec<PersistenceRecord> {
             continue;
         };
         let dev = target.device.clone();
-        let parts: Vec<(u32, u64, u64)> = match guard(|| {
-            crate::disk::table::read_partition_table(dev.as_ref(), target.sector_size)
-        }) {
-            Ok(Ok(table)) if !table.partitions.is_empty() => table
-                .partitions
-                .iter()
-                .map(|p| (p.number, p.start, p.len))
-                .collect(),
-            _ => vec![(0, 0, dev.size())],
-        };
+        let parts = volume_spans(&target);
         for (number, start, len) in parts {
             let vol: Device = Arc::new(Slice::new(dev.clone(), start, len));
             let Ok(Ok(fs)) = guard(|| crate::disk::detect::detect(vol.as_ref())) else {
