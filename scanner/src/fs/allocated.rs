@@ -65,6 +65,37 @@ fn chunks(dev: &dyn ReadAt, off: u64, len: u64, mut f: impl FnMut(&[u8])) -> Opt
     Some(())
 }
 
+/// Counts the set bits of an allocation bitmap fed in chunks, ignoring the bits past `total`
+/// (the padding of the last byte, and anything after the map's declared end).
+struct BitCount {
+    total: u64,
+    bit: u64,
+    used: u64,
+}
+
+impl BitCount {
+    fn new(total: u64) -> Self {
+        Self {
+            total,
+            bit: 0,
+            used: 0,
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &x in bytes {
+            let valid = (self.total - self.bit.min(self.total)).min(8) as u32;
+            let mask = if valid >= 8 {
+                0xFF
+            } else {
+                (1u16 << valid) as u8 - 1
+            };
+            self.used += u64::from((x & mask).count_ones());
+            self.bit += 8;
+        }
+    }
+}
+
 fn fat(dev: &dyn ReadAt) -> Option<u64> {
     let b = read(dev, 0, 512)?;
     let bps = le(&b, 0x0B, 2)?;
@@ -168,27 +199,15 @@ fn exfat(dev: &dyn ReadAt) -> Option<u64> {
             return None;
         }
         // Follow the FAT chain of the bitmap (bounded by its length in clusters).
-        let mut used = 0u64;
-        let mut bit = 0u64;
+        let mut bits = BitCount::new(count);
         let mut c = first;
         let mut left = count.div_ceil(8);
         for _ in 0..len.div_ceil(cluster) {
             let n = left.min(cluster);
-            chunks(dev, at(c)?, n, |bytes| {
-                for &x in bytes {
-                    let valid = (count - bit.min(count)).min(8) as u32;
-                    let mask = if valid >= 8 {
-                        0xFF
-                    } else {
-                        (1u16 << valid) as u8 - 1
-                    };
-                    used += u64::from((x & mask).count_ones());
-                    bit += 8;
-                }
-            })?;
+            chunks(dev, at(c)?, n, |bytes| bits.feed(bytes))?;
             left -= n;
             if left == 0 {
-                return Some(used * cluster);
+                return Some(bits.used * cluster);
             }
             let next = le(&read(dev, fat_off + 4 * c, 4)?, 0, 4)?;
             // A contiguous bitmap may have no chain (NoFatChain): then the next cluster.
@@ -263,7 +282,7 @@ fn ntfs(dev: &dyn ReadAt) -> Option<u64> {
     let mut left = want;
     let mut lcn: i64 = 0;
     let mut i = 0usize;
-    let (mut used, mut bit) = (0u64, 0u64);
+    let mut bits = BitCount::new(total_clusters);
     while left > 0 {
         let h = *runs.get(i)?;
         if h == 0 {
@@ -282,21 +301,10 @@ fn ntfs(dev: &dyn ReadAt) -> Option<u64> {
         i += 1 + ls + os;
         let bytes = n.checked_mul(cluster)?.min(left);
         let start = u64::try_from(lcn).ok()?.checked_mul(cluster)?;
-        chunks(dev, start, bytes, |c| {
-            for &x in c {
-                let valid = (total_clusters - bit.min(total_clusters)).min(8) as u32;
-                let mask = if valid >= 8 {
-                    0xFF
-                } else {
-                    (1u16 << valid) as u8 - 1
-                };
-                used += u64::from((x & mask).count_ones());
-                bit += 8;
-            }
-        })?;
+        chunks(dev, start, bytes, |c| bits.feed(c))?;
         left -= bytes;
     }
-    Some(used * cluster)
+    Some(bits.used * cluster)
 }
 
 fn ext4(dev: &dyn ReadAt) -> Option<u64> {
