@@ -182,6 +182,18 @@ cleanup_mounts() {
 	done
 }
 
+# Unmount a FUSE mount point of a script's own, retrying while the daemon is busy (a lazy
+# unmount as the last resort), then remove the directory. For EXIT traps: never fails.
+fuse_release() {
+	local mnt=$1 i
+	for ((i = 0; i < 10; i++)); do
+		mountpoint -q "$mnt" || break
+		fusermount -u "$mnt" 2>/dev/null || sleep 1
+	done
+	mountpoint -q "$mnt" && umount -l "$mnt"
+	rmdir "$mnt" 2>/dev/null || true
+}
+
 # Mark a directory on an ntfs-3g mount so that files created in it are LZNT1-compressed.
 ntfs_compress_dir() {
 	setfattr -h -v 0x00000800 -n system.ntfs_attrib_be "$1"

@@ -21,6 +21,8 @@
 # The base hive is nt-hive's test hive from cargo's registry sources (never copied into the
 # repository), as in scanner/src/persist/tests.rs. Needs root (FUSE), mkntfs, ntfs-3g, hivexsh.
 set -euo pipefail
+# shellcheck source=../lib/images.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/images.sh"
 
 out="${1:?usage: quick.sh OUT.img planted|clean}"
 variant="${2:?usage: quick.sh OUT.img planted|clean}"
@@ -43,13 +45,7 @@ vol="$out.vol.$$"
 mnt="$(mktemp -d)"
 work="$(mktemp -d)"
 cleanup() {
-    local i
-    for ((i = 0; i < 10; i++)); do
-        mountpoint -q "$mnt" || break
-        fusermount -u "$mnt" 2>/dev/null || sleep 1
-    done
-    mountpoint -q "$mnt" && umount -l "$mnt"
-    rmdir "$mnt" 2>/dev/null || true
+    fuse_release "$mnt"
     rm -rf "$work" "$tmp" "$vol"
 }
 trap cleanup EXIT
