@@ -3,6 +3,7 @@
 use super::*;
 use crate::io::{FileDevice, MemDevice};
 use crate::testutil::{hex, oracle, sha256_file};
+use ntfs::NtfsAttributeType;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
