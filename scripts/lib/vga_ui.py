@@ -7,7 +7,8 @@ socket): reads the screen from VGA text memory (`xp` at 0xb8000), types with `se
 
 Scenarios (one boot each, see scripts/screenshots): `infected` (default: welcome FR/EN,
 machine, options, progress, red verdict, details, end), `clean` (green verdict), `incomplete`
-(amber verdict), `crash` (the crash screen, with vigie.test.crash=scan on the command line) and
+(amber verdict), `quick` (the options screen with the quick scan chosen, then its blue
+verdict), `crash` (the crash screen, with vigie.test.crash=scan on the command line) and
 `uefi` (OVMF: no VGA text memory, so the check is from outside: PID 1's serial line "console UI
 on", then a screendump that is a framebuffer, not the 720x400 text mode, and not blank).
 """
@@ -147,8 +148,11 @@ def infected(mon, outdir):
     mon.keys("ret", "ret")
     # Mid-scan: the host disk holds enough files that the progress screen lasts.
     mon.wait("Analyse en cours", 120)
-    time.sleep(3)
+    time.sleep(1)
     mon.shot(outdir, "progress")
+    # A release build scans fast: the shot is only the progress screen if it still is now.
+    if "Analyse en cours" not in mon.screen():
+        raise SystemExit("vga_ui: the scan ended before the progress shot (host disk too small)")
     mon.wait("MENACE D", 900)
     time.sleep(1)
     mon.shot(outdir, "verdict-infected")
@@ -159,6 +163,27 @@ def infected(mon, outdir):
     mon.wait("/VIGIE/scans/", 120)
     mon.shot(outdir, "end")
     mon.keys("ret")
+
+
+def quick(mon, outdir):
+    """The quick scan (issue 14): chosen on the options screen's first row, blue verdict."""
+    mon.wait("Bienvenue")
+    mon.wait("version", 600)
+    time.sleep(2)
+    mon.keys("ret")
+    mon.wait("Cette machine", 120)
+    time.sleep(2)
+    mon.keys("ret")
+    mon.wait("Lancer l'analyse")
+    # From the Start row: up to the kind row (kind, mode, asset tag, start), switch it.
+    mon.keys("up", "up", "up", "right", "down", "down", *typed("POSTE URGENCES"))
+    time.sleep(1)
+    mon.shot(outdir, "options-quick")
+    mon.keys("ret", "ret")
+    mon.wait("analyse rapide", 900)
+    time.sleep(2)
+    mon.shot(outdir, "verdict-quick")
+    mon.quit()
 
 
 def verdict(mon, outdir, text, name):
@@ -210,6 +235,8 @@ def main():
         verdict(mon, outdir, "AUCUNE MENACE", "verdict-clean")
     elif scenario == "incomplete":
         verdict(mon, outdir, "ANALYSE INCOMPLETE", "verdict-incomplete")
+    elif scenario == "quick":
+        quick(mon, outdir)
     elif scenario == "crash":
         crash(mon, outdir)
     elif scenario == "uefi":
