@@ -16,6 +16,7 @@ pub mod host;
 mod interactive;
 pub mod logpart;
 pub mod modalias;
+pub mod resume;
 mod save;
 pub mod settings;
 mod steps;
@@ -67,6 +68,10 @@ struct Boot {
     rules: Option<(PathBuf, crate::record::RulesInfo)>,
     /// The base host record, built before forking (cheap sysfs reads only).
     host: HostRecord,
+    /// The unattended full scan's checkpoints (issue 14), ended once its record is saved.
+    checkpoint: Option<resume::Checkpointer>,
+    /// The scan ran to its end (not cut, not crashed): its checkpoint can be closed.
+    completed: bool,
 }
 
 type StepFn = fn(&mut Boot) -> Result<(), String>;
@@ -250,12 +255,43 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
             .join(" ")
     ));
     let started = uptime();
-    let (lines, verdict) = supervise_scan(
+    // Resume (issue 14): a full scan cut on this machine is continued, else a new checkpoint.
+    let earlier = match (&b.stick, b.cmdline.quick) {
+        (Some((_, part)), false) => {
+            resume::offered(&Path::new("/dev").join(part), &b.host, now_secs())
+        }
+        _ => None,
+    };
+    let mut cp = resume::Checkpointer::new(b.stick.clone(), b.cmdline.test_volume_delay_ms);
+    match &earlier {
+        Some(c) => {
+            cp.resume();
+            b.host.resumed = resume::merge::resumed(c);
+        }
+        None if !b.cmdline.quick => {
+            cp.begin(&resume::new_head(&b.host, volumes_to_scan(b), now_secs()))
+        }
+        None => {}
+    }
+    let skip = earlier.as_ref().map(|c| c.skip_keys()).unwrap_or_default();
+    let (lines, verdict, completed) = supervise_scan(
         &targets,
         b.cmdline.threads,
         Some(b.host.clone()),
         &mut b.host.notes,
+        &skip,
+        &mut |l| cp.line(l),
     )?;
+    let (lines, verdict) = match &earlier {
+        Some(c) => {
+            let merged = resume::merge::merge(c, &lines);
+            let v = logpart::summary_of(&merged).map_or(verdict, |s| s.verdict);
+            (merged, v)
+        }
+        None => (lines, verdict),
+    };
+    b.checkpoint = Some(cp);
+    b.completed = completed;
     let verdict = if unprotected > 0 && verdict == Verdict::Clean {
         Verdict::Incomplete
     } else {
@@ -269,6 +305,17 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
         now - started
     ));
     Ok(())
+}
+
+/// Volumes on the disks to scan, for the resume prompt ("N of M"): partitions, or 1 for a disk
+/// without any.
+fn volumes_to_scan(b: &Boot) -> u32 {
+    let stick = b.stick.as_ref().map(|(d, _)| d.name.clone());
+    b.protected
+        .iter()
+        .filter(|p| p.error.is_none() && Some(&p.disk.name) != stick.as_ref())
+        .map(|p| p.disk.partitions.len().max(1) as u32)
+        .sum()
 }
 
 /// Unix time from the system clock.

@@ -11,7 +11,12 @@ pub(super) fn step_write(b: &mut Boot) -> Result<(), String> {
     if b.records.is_empty() || !b.cmdline.auto {
         return Ok(());
     }
-    save_record(b, &b.host, &b.records).map(|_| ())
+    let saved = save_record(b, &b.host, &b.records).map(|_| ());
+    // Only a scan that ran to its end closes its checkpoint; a cut one stays resumable.
+    if let (Ok(()), true, Some(cp)) = (&saved, b.completed, b.checkpoint.as_mut()) {
+        cp.end(&b.host.scan_id);
+    }
+    saved
 }
 
 /// The one writer of the log partition (see `logpart::save_scan`: a folder per scan with the
@@ -87,4 +92,32 @@ pub(super) fn save_record(b: &Boot, host: &HostRecord, lines: &[String]) -> Resu
         lines.len() + 1
     ));
     Ok(format!("{}:/{}", disks::LOG_LABEL, saved.folder))
+}
+
+/// Runs `f` on the log partition device with the identified stick writable (the whole disk,
+/// which the kernel checks for partitions too, and the log partition; the stick's other
+/// partitions stay read-only), then makes both read-only again. Used by the checkpoints of
+/// a running scan (`resume`).
+pub(super) fn with_writable_stick<T>(
+    disk: &disks::Disk,
+    part: &str,
+    f: impl FnOnce(&Path) -> T,
+) -> Result<T, String> {
+    let log = Path::new("/dev").join(part);
+    for dev in [disk.dev(), log.clone()] {
+        let file = std::fs::File::open(&dev).map_err(|e| format!("{}: {e}", dev.display()))?;
+        sys::clear_block_device_read_only(&file).map_err(|e| format!("{}: {e}", dev.display()))?;
+    }
+    for p in disk.partitions.iter().filter(|p| *p != part) {
+        if let Ok(file) = std::fs::File::open(Path::new("/dev").join(p)) {
+            let _ = crate::sys::set_block_device_read_only(&file);
+        }
+    }
+    let out = f(&log);
+    for dev in [disk.dev(), log] {
+        if let Ok(file) = std::fs::File::open(&dev) {
+            let _ = crate::sys::set_block_device_read_only(&file);
+        }
+    }
+    Ok(out)
 }

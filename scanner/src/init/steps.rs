@@ -1,15 +1,20 @@
 //! The boot steps before the scan: pseudo-filesystems, command line and settings, kernel
 //! modules, firmware status, disks (settled, then read-only), the stick, the base host record.
 
-use super::{disks, host, modalias, now_secs, settings, Boot, MODULES_DIR, STICK_ID_FILE};
 use super::cmdline::Cmdline;
+use super::{disks, host, modalias, now_secs, settings, Boot, MODULES_DIR, STICK_ID_FILE};
 use crate::record::RunMode;
 use crate::say::{mirror_console, say};
 use nix::mount::MsFlags;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub(super) fn mount_fs(src: &str, target: &str, fstype: &str, flags: MsFlags) -> Result<(), String> {
+pub(super) fn mount_fs(
+    src: &str,
+    target: &str,
+    fstype: &str,
+    flags: MsFlags,
+) -> Result<(), String> {
     let _ = std::fs::create_dir_all(target);
     match nix::mount::mount(
         Some(src),

@@ -8,6 +8,9 @@ use crate::say::say;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
+/// Volumes the scan skips because a resumed scan finished them (see `ScanOptions`).
+pub(super) type SkipVolumes = std::collections::BTreeSet<(String, u32, u64, u64)>;
+
 /// Finding lines PID 1 keeps for one record. A disk with millions of matching files must not
 /// run PID 1 out of memory (a kernel panic, and no record at all): past this, findings are
 /// counted, the record says how many were left out, and the summary still counts them all.
@@ -51,14 +54,16 @@ pub(super) fn supervise_scan(
     threads: usize,
     host: Option<crate::record::HostRecord>,
     notes: &mut Vec<String>,
-) -> Result<(Vec<String>, Verdict), String> {
+    skip: &SkipVolumes,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<(Vec<String>, Verdict, bool), String> {
     let (r, w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
     match sys::fork().map_err(|e| format!("fork: {e}"))? {
         None => {
             drop(r);
             let file = std::fs::File::from(w);
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                child_scan(targets, threads, file, host)
+                child_scan(targets, threads, file, host, skip)
             }));
             let code = code.unwrap_or(3);
             std::process::exit(code);
@@ -69,7 +74,10 @@ pub(super) fn supervise_scan(
             let mut kept = Kept::default();
             for l in reader.lines() {
                 match l {
-                    Ok(l) => kept.push(l),
+                    Ok(l) => {
+                        on_line(&l);
+                        kept.push(l)
+                    }
                     Err(_) => break,
                 }
             }
@@ -82,7 +90,7 @@ pub(super) fn supervise_scan(
             let summary = logpart::summary_of(&lines);
             let healthy = matches!(status, Ok(nix::sys::wait::WaitStatus::Exited(_, 0..=2)));
             match (summary, healthy) {
-                (Some(s), true) => Ok((lines, s.verdict)),
+                (Some(s), true) => Ok((lines, s.verdict, !s.cancelled)),
                 (s, _) => {
                     say(&format!(
                         "  the scan process ended abnormally: {}",
@@ -115,7 +123,7 @@ pub(super) fn supervise_scan(
                         rec.verdict = Verdict::Incomplete;
                     }
                     lines.push(Record::Summary(rec.clone()).to_json_line());
-                    Ok((lines, rec.verdict))
+                    Ok((lines, rec.verdict, false))
                 }
             }
         }
@@ -174,6 +182,7 @@ pub(super) fn child_scan(
     threads: usize,
     out: std::fs::File,
     host: Option<crate::record::HostRecord>,
+    skip: &SkipVolumes,
 ) -> i32 {
     let mut sink = PipeSink {
         out: std::io::BufWriter::new(out),
@@ -184,6 +193,7 @@ pub(super) fn child_scan(
         threads,
         &mut sink,
         host,
+        skip,
     )
 }
 

@@ -235,7 +235,11 @@ pub(super) fn options(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     }
     lines.push(Line::from(""));
     lines.push(Line::styled(format!(" {}", t.asset_tag), LABEL));
-    let field = format!("[{:<w$}]", app.asset_tag, w = crate::tui::app::ASSET_TAG_MAX);
+    let field = format!(
+        "[{:<w$}]",
+        app.asset_tag,
+        w = crate::tui::app::ASSET_TAG_MAX
+    );
     let cursor = if cur == OptionRow::AssetTag { "_" } else { "" };
     lines.push(Line::from(vec![
         Span::raw("   "),
