@@ -3,10 +3,10 @@
 
 use super::save::save_record;
 use super::supervise::{close_summary, describe, Kept};
-use super::{sys, update, Boot, RULES_DIR};
+use super::{logpart, now_secs, resume, sys, update, volumes_to_scan, Boot, RULES_DIR};
 use crate::record::{HostRecord, Record};
 use crate::say::{mirror_console, quiet_console, say};
-use crate::tui::run::{ChildConfig, REPLY_ERR, REPLY_OK, SAVE_REQUEST};
+use crate::tui::run::{ChildConfig, REPLY_ERR, REPLY_OK, SAVE_REQUEST, SCAN_FULL, SCAN_RESUME};
 use std::io::{BufRead, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -37,6 +37,14 @@ pub(super) fn reopen_console() {
 /// answers where it went; if the child dies first, records the crash and explains it on screen.
 pub(super) fn interactive(b: &mut Boot) -> Result<(), String> {
     let stick = b.stick.as_ref().map(|(d, _)| d.name.clone());
+    // Resume (issue 14): an interrupted full scan of this machine is offered on the welcome
+    // screen; the UI child says which scan starts (`SCAN_FULL`, `SCAN_RESUME`).
+    let earlier = b
+        .stick
+        .as_ref()
+        .and_then(|(_, part)| resume::offered(&Path::new("/dev").join(part), &b.host, now_secs()));
+    let mut cp = resume::Checkpointer::new(b.stick.clone(), b.cmdline.test_volume_delay_ms);
+    let mut resuming = false;
     let cfg = ChildConfig {
         lang: b.cmdline.lang,
         layout: b.cmdline.keymap.unwrap_or(match b.cmdline.lang {
@@ -58,6 +66,7 @@ pub(super) fn interactive(b: &mut Boot) -> Result<(), String> {
             .collect(),
         base: b.host.clone(),
         crash: b.cmdline.test_crash,
+        resume: earlier.as_ref().and_then(resume::offer_for_ui),
     };
     if cfg.crash.is_some() {
         say("  TEST ONLY: vigie.test.crash is set, the UI/scan child will crash on purpose");
@@ -94,11 +103,32 @@ pub(super) fn interactive(b: &mut Boot) -> Result<(), String> {
     let mut kept = Kept::default();
     for l in reader.lines() {
         let Ok(l) = l else { break };
+        if l == SCAN_FULL {
+            cp.begin(&resume::new_head(&b.host, volumes_to_scan(b), now_secs()));
+            continue;
+        }
+        if l == SCAN_RESUME && earlier.is_some() {
+            cp.resume();
+            resuming = true;
+            continue;
+        }
         if l == SAVE_REQUEST {
             if saved.is_none() {
                 let mut h = host.clone().unwrap_or_else(|| b.host.clone());
                 h.notes.extend(kept.note());
-                let r = save_record(b, &h, &kept.lines);
+                let lines = match (&earlier, resuming) {
+                    (Some(c), true) => {
+                        h.resumed = resume::merge::resumed(c);
+                        resume::merge::merge(c, &kept.lines)
+                    }
+                    _ => kept.lines.clone(),
+                };
+                let r = save_record(b, &h, &lines);
+                // Only a scan that ran to its end closes its checkpoint (Esc keeps it).
+                let ended = logpart::summary_of(&lines).is_some_and(|s| !s.cancelled);
+                if r.is_ok() && ended {
+                    cp.end(&b.host.scan_id);
+                }
                 let answer = match &r {
                     Ok(p) => format!("{REPLY_OK}{p}\n"),
                     Err(e) => format!("{REPLY_ERR}{e}\n"),
@@ -110,11 +140,19 @@ pub(super) fn interactive(b: &mut Boot) -> Result<(), String> {
         }
         match serde_json::from_str::<Record>(&l) {
             Ok(Record::Host(h)) => host = Some(h),
-            Ok(_) if saved.is_none() => kept.push(l),
+            Ok(_) if saved.is_none() => {
+                cp.line(&l);
+                kept.push(l)
+            }
             _ => {}
         }
     }
     let mut lines = std::mem::take(&mut kept.lines);
+    if let (Some(c), true) = (&earlier, resuming) {
+        // The union, also when the child died before the save (the crash record covers both).
+        lines = resume::merge::merge(c, &lines);
+        b.host.resumed = resume::merge::resumed(c);
+    }
     let status = nix::sys::wait::waitpid(child, None);
     reopen_console();
     quiet_console(false);
@@ -137,6 +175,9 @@ pub(super) fn interactive(b: &mut Boot) -> Result<(), String> {
         None => {
             let mut h = host.unwrap_or_else(|| b.host.clone());
             h.cancelled = true;
+            if h.resumed.is_none() {
+                h.resumed = b.host.resumed.clone();
+            }
             h.ended = Some(crate::tui::run::rfc3339(crate::tui::run::now()));
             h.notes.push(format!(
                 "the scan process crashed ({why}) after {} records: this record is incomplete",

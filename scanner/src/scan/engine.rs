@@ -147,6 +147,11 @@ impl Engine {
         self.opts.quick = quick;
     }
 
+    /// Volumes not read again (a resumed scan's, issue 14; see `ScanOptions::skip_volumes`).
+    pub fn set_skip_volumes(&mut self, skip: std::collections::BTreeSet<(String, u32, u64, u64)>) {
+        self.opts.skip_volumes = skip;
+    }
+
     /// Loads the rules and hash lists named in `opts`.
     pub fn new(opts: ScanOptions) -> Result<Self, EngineError> {
         let rules = match &opts.rules {

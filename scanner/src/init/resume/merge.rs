@@ -4,7 +4,7 @@
 //! are the union.
 
 use super::checkpoint::Checkpoint;
-use crate::record::{Record, Resumed, SummaryRecord, TimeSpan, Verdict, VolumeStatus};
+use crate::record::{Record, Resumed, SummaryRecord, TimeSpan};
 
 /// Merges the checkpoint's lines and this boot's lines into one record's lines.
 pub fn merge(earlier: &Checkpoint, now: &[String]) -> Vec<String> {
@@ -64,40 +64,23 @@ fn mark_resumed(line: &str) -> String {
     }
 }
 
-/// This boot's summary plus the finished volumes' counts.
-fn union(earlier: &Checkpoint, mut s: SummaryRecord, dropped_findings: u64) -> SummaryRecord {
-    let mut incomplete = false;
-    for v in earlier.volumes() {
-        s.files += v.files;
-        s.scanned += v.scanned;
-        s.bytes += v.bytes;
-        s.skipped += v.skipped.values().sum::<u64>();
-        s.errors += v.errors;
-        s.members.add(&v.members);
-        incomplete |= match v.status {
-            VolumeStatus::Scanned => false,
-            // The engine does not count swap and empty partitions against coverage.
-            VolumeStatus::Unsupported => {
-                v.fs != crate::record::FsKind::Swap
-                    && !v.notes.iter().any(|n| n.starts_with("no filesystem"))
-            }
-            _ => true,
-        };
-    }
+/// This boot's summary plus the finished volumes' counts (see [`crate::resumed`]).
+fn union(earlier: &Checkpoint, s: SummaryRecord, dropped_findings: u64) -> SummaryRecord {
     let earlier_findings = earlier
         .lines
         .iter()
         .filter(|l| matches!(serde_json::from_str::<Record>(l), Ok(Record::Finding(_))))
         .count() as u64;
-    s.findings = (s.findings + earlier_findings).saturating_sub(dropped_findings);
-    if let (Some(h), Some(l)) = (&earlier.head, &earlier.last) {
-        s.seconds += l.1.saturating_sub(h.started_unix) as f64;
-    }
-    if s.findings > 0 {
-        s.verdict = Verdict::Infected;
-    } else if incomplete && s.verdict == Verdict::Clean {
-        s.verdict = Verdict::Incomplete;
-    }
+    let seconds = match (&earlier.head, &earlier.last) {
+        (Some(h), Some(l)) => l.1.saturating_sub(h.started_unix) as f64,
+        _ => 0.0,
+    };
+    let mut s = crate::resumed::union_summary(s, &earlier.volumes(), earlier_findings, seconds);
+    // Repeated boot-area findings were counted in both parts; the verdict stays infected.
+    s.findings = s
+        .findings
+        .saturating_sub(dropped_findings)
+        .max(1.min(s.findings));
     s
 }
 
@@ -105,6 +88,7 @@ fn union(earlier: &Checkpoint, mut s: SummaryRecord, dropped_findings: u64) -> S
 mod tests {
     use super::super::checkpoint::{chunk_text, head_line, machine_key, parse, Head};
     use super::*;
+    use crate::record::Verdict;
 
     const DISK: &str = r#"{"type":"disk","disk":"/dev/sda","size":3000,"table":"mbr","sector_size":512,"notes":[]}"#;
 

@@ -62,6 +62,23 @@ pub fn offered(dev: &Path, host: &crate::record::HostRecord, now: u64) -> Option
     Some(cp)
 }
 
+/// What the welcome screen offers for the checkpoint `cp` (see [`offered`]).
+pub fn offer_for_ui(cp: &Checkpoint) -> Option<crate::resumed::ResumeOffer> {
+    let head = cp.head.as_ref()?;
+    Some(crate::resumed::ResumeOffer {
+        scan_id: head.scan_id.clone(),
+        started: head.started.clone(),
+        done: cp.volumes().len() as u32,
+        total: head.volumes,
+        seconds: cp
+            .last
+            .as_ref()
+            .map_or(0.0, |l| l.1.saturating_sub(head.started_unix) as f64),
+        lines: cp.lines.clone(),
+        skip: cp.skip_keys(),
+    })
+}
+
 /// The head of a new segment for this scan.
 pub fn new_head(host: &crate::record::HostRecord, volumes: u32, now: u64) -> Head {
     Head {

@@ -41,9 +41,27 @@ pub(super) fn welcome(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
         Line::from(""),
         choice(0, t.language, app.lang.t().lang_name),
         choice(1, t.keyboard, layout),
-        Line::from(""),
-        Line::styled(format!("  {}", t.rules), LABEL),
     ];
+    // Resume after a cut (issue 14): offered by PID 1 for this machine and these rules.
+    if let Some(r) = &app.resume {
+        let value = if app.resume_chosen {
+            t.resume_yes
+        } else {
+            t.resume_no
+        };
+        lines.push(choice(2, t.resume_label, value));
+        let detail = t
+            .resume_detail
+            .replace("{done}", &r.done.to_string())
+            .replace("{total}", &r.total.to_string())
+            .replace("{date}", &started_date(app.lang, &r.started));
+        lines.push(Line::styled(
+            format!("    {}", elide_plain(&detail, 74)),
+            DIM,
+        ));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::styled(format!("  {}", t.rules), LABEL));
     match &app.rules {
         None => lines.push(Line::styled(format!("    {}", t.rules_loading), DIM)),
         Some(Err(e)) => {
@@ -286,4 +304,21 @@ pub(super) fn estimates(app: &App, t: &Strings) -> String {
         size(app.lang, bytes),
         t.allocated
     )
+}
+
+/// `2026-12-01T10:00:00Z` as `01/12/2026 à 10:00 UTC` (French) or `2026-12-01 10:00 UTC`
+/// (English); anything else as it is.
+fn started_date(lang: Lang, rfc: &str) -> String {
+    let (Some(y), Some(m), Some(d), Some(hm)) = (
+        rfc.get(0..4),
+        rfc.get(5..7),
+        rfc.get(8..10),
+        rfc.get(11..16),
+    ) else {
+        return rfc.to_string();
+    };
+    match lang {
+        Lang::Fr => format!("{d}/{m}/{y} à {hm} UTC"),
+        Lang::En => format!("{y}-{m}-{d} {hm} UTC"),
+    }
 }
