@@ -34,6 +34,7 @@ pub mod persist;
 pub mod privacy;
 pub mod record;
 pub mod report;
+pub mod resumed;
 pub mod say;
 pub mod scan;
 pub mod sink;

@@ -590,6 +590,32 @@ pub struct HostRecord {
     /// Whether user paths in this record are pseudonymised (`vigie.pseudonymise=1`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pseudonymised: bool,
+    /// A scan resumed after a cut (issue 14): the interrupted part it completes. This record's
+    /// own `started`/`ended` are the last part's; its volumes marked `"resumed": true` come from
+    /// the earlier part. Absent for a scan made in one go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<Resumed>,
+}
+
+/// The earlier part of a resumed scan (`resumed` in the host record).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// The interrupted scan's `scan_id`.
+    pub from: String,
+    /// Volumes finished before the cut (not read again).
+    pub volumes: u32,
+    /// The time spans of the earlier part(s), oldest first.
+    pub spans: Vec<TimeSpan>,
+}
+
+/// A time span (RFC 3339); `ended` is the last finished volume's time for a cut part.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeSpan {
+    /// Start.
+    pub started: String,
+    /// End, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
 }
 
 impl SummaryRecord {

@@ -320,6 +320,51 @@ fn langs() -> [Lang; 2] {
     [Lang::Fr, Lang::En]
 }
 
+/// The welcome screen when PID 1 offers to resume an interrupted scan (issue 14): the choice
+/// row (resume by default, Left/Right for a new scan) and its detail line.
+#[test]
+fn welcome_resume() {
+    for l in langs() {
+        let mut a = base(l);
+        a.resume = Some(vigie::resumed::ResumeOffer {
+            scan_id: "S1".into(),
+            started: "2026-11-27T14:05:00Z".into(),
+            done: 1,
+            total: 3,
+            ..Default::default()
+        });
+        a.resume_chosen = true;
+        a.handle(Event::Key(Key::Down));
+        a.handle(Event::Key(Key::Down));
+        assert_eq!(a.welcome_row, 2);
+        let t = text(&check("welcome-resume", &a));
+        let (yes, no, detail) = match l {
+            Lang::Fr => (
+                "< Reprendre l'analyse interrompue >",
+                "< Nouvelle analyse >",
+                "1 volume(s) sur 3 déjà analysé(s), commencée le 27/11/2026 à 14:05 UTC",
+            ),
+            Lang::En => (
+                "< Resume the interrupted scan >",
+                "< New scan >",
+                "1 of 3 volumes already scanned, started 2026-11-27 14:05 UTC",
+            ),
+        };
+        assert!(t.contains(yes) && t.contains(detail), "{t}");
+        a.handle(Event::Key(Key::Right));
+        assert!(!a.resume_chosen);
+        assert!(text(&draw(&a)).contains(no));
+        // Down from the last row goes back to the first; without an offer, two rows only.
+        a.handle(Event::Key(Key::Down));
+        assert_eq!(a.welcome_row, 0);
+        let mut b = base(l);
+        b.handle(Event::Key(Key::Up));
+        assert_eq!(b.welcome_row, 1);
+        b.handle(Event::Key(Key::Down));
+        assert_eq!(b.welcome_row, 0);
+    }
+}
+
 #[test]
 fn welcome() {
     for l in langs() {

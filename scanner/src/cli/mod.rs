@@ -292,6 +292,7 @@ impl ScanArgs {
                 max_ratio: self.max_ratio.max(1),
             },
             quick: self.quick,
+            skip_volumes: Default::default(),
         }
     }
 }

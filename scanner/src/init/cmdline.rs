@@ -31,6 +31,9 @@ pub struct Cmdline {
     /// `vigie.test.save_delay_ms=N`: TEST ONLY, sleep N ms (at most 10 s) at each ordering
     /// barrier of a log partition save, so a power-cut test can hit the save window.
     pub test_save_delay_ms: u64,
+    /// `vigie.test.volume_delay_ms=N`: TEST ONLY, PID 1 sleeps N ms (at most 120 s) after each
+    /// checkpoint of a finished volume (issue 14), so a resume test can cut between volumes.
+    pub test_volume_delay_ms: u64,
     /// `vigie.containers=0`, `vigie.max_depth=N`, `vigie.max_members=N`,
     /// `vigie.max_member_size=SIZE`, `vigie.max_expanded=SIZE`, `vigie.max_ratio=N`: looking
     /// inside files (SIZE takes K, M, G suffixes).
@@ -61,6 +64,7 @@ impl Default for Cmdline {
             rules_max_age_days: 90,
             test_crash: None,
             test_save_delay_ms: 0,
+            test_volume_delay_ms: 0,
             containers: crate::container::Limits::builtin(),
             evidence: None,
             quick: false,
@@ -131,6 +135,10 @@ impl Cmdline {
                 "test.save_delay_ms" => val
                     .and_then(|v| v.parse().ok())
                     .map(|n: u64| c.test_save_delay_ms = n.min(10_000))
+                    .is_some(),
+                "test.volume_delay_ms" => val
+                    .and_then(|v| v.parse().ok())
+                    .map(|n: u64| c.test_volume_delay_ms = n.min(120_000))
                     .is_some(),
                 "test.crash" => val
                     .and_then(crate::fault::Crash::parse)
@@ -269,6 +277,10 @@ mod tests {
         assert_eq!(
             Cmdline::parse("vigie.test.save_delay_ms=250").test_save_delay_ms,
             250
+        );
+        assert_eq!(
+            Cmdline::parse("vigie.test.volume_delay_ms=999999").test_volume_delay_ms,
+            120_000
         );
         let bad = Cmdline::parse("vigie.lang=de vigie.console=../sda vigie.test.crash=x");
         assert_eq!(bad.unknown.len(), 3);

@@ -10,16 +10,19 @@ use std::sync::atomic::AtomicBool;
 /// Scans `targets` with the rules in `rules` (file or directory, or bundle), sending every
 /// record to `sink`; returns the exit code of the scan child (the verdict's: 0 clean,
 /// 1 infected, 2 incomplete). When a base host record is given, the completed one (rules, end
-/// time, machine names read from the scanned disks) follows the summary.
+/// time, machine names read from the scanned disks) follows the summary. Volumes in `skip`
+/// (finished before a cut, issue 14) are not read again.
 pub fn scan_host(
     targets: &[PathBuf],
     rules: &Path,
     threads: usize,
     sink: &mut dyn Sink,
     host: Option<crate::record::HostRecord>,
+    skip: &std::collections::BTreeSet<(String, u32, u64, u64)>,
 ) -> i32 {
     let mut opts = ScanOptions {
         rules: Some(rules.to_path_buf()),
+        skip_volumes: skip.clone(),
         ..ScanOptions::default()
     };
     if threads > 0 {

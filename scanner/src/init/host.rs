@@ -192,6 +192,7 @@ pub fn collect(i: &HostInput<'_>) -> HostRecord {
         notes: Vec::new(),
         site: i.site.clone(),
         pseudonymised: false,
+        resumed: None,
     }
 }
 

@@ -84,6 +84,9 @@ pub struct ScanOptions {
     /// Quick scan (issue 14, `scan::quick`): boot areas, autostart targets, risky content in
     /// the high-risk areas only.
     pub quick: bool,
+    /// Volumes not read again (disk, partition number, offset, size): a resumed scan's
+    /// finished volumes, whose records come from the checkpoint (issue 14, `init::resume`).
+    pub skip_volumes: std::collections::BTreeSet<(String, u32, u64, u64)>,
 }
 
 impl Default for ScanOptions {
@@ -98,6 +101,7 @@ impl Default for ScanOptions {
             boot_areas: true,
             containers: crate::container::Limits::default(),
             quick: super::quick::default_quick(),
+            skip_volumes: Default::default(),
         }
     }
 }
@@ -151,6 +155,11 @@ impl Engine {
     /// Full or quick scan from now on (the console UI asks after the rules are loaded).
     pub fn set_quick(&mut self, quick: bool) {
         self.opts.quick = quick;
+    }
+
+    /// Volumes not read again (a resumed scan's, issue 14; see `ScanOptions::skip_volumes`).
+    pub fn set_skip_volumes(&mut self, skip: std::collections::BTreeSet<(String, u32, u64, u64)>) {
+        self.opts.skip_volumes = skip;
     }
 
     /// Loads the rules and hash lists named in `opts`.
@@ -486,6 +495,10 @@ impl<'e, 's> Run<'e, 's> {
 
     fn scan_volume(&mut self, target: &Target, part: &Partition) {
         let dev: Device = Arc::new(Slice::new(target.device.clone(), part.start, part.len));
+        let key = (target.name.clone(), part.number, part.start, dev.size());
+        if self.engine.opts.skip_volumes.contains(&key) {
+            return; // finished before a cut: its record comes from the checkpoint
+        }
         let fs = match guard(|| crate::disk::detect::detect(dev.as_ref())) {
             Ok(Ok(k)) => k,
             _ => FsKind::Unknown,

@@ -220,8 +220,12 @@ pub struct App {
     pub lang: Lang,
     /// Keyboard layout.
     pub layout: Layout,
-    /// Selected row on the welcome screen (0 language, 1 keyboard).
+    /// Selected row on the welcome screen (0 language, 1 keyboard, 2 resume when offered).
     pub welcome_row: usize,
+    /// An interrupted scan PID 1 offers to resume (issue 14), and whether it is chosen.
+    pub resume: Option<crate::resumed::ResumeOffer>,
+    /// See [`App::resume`]: chosen by default when offered.
+    pub resume_chosen: bool,
     /// The rules, once loaded; `Err` if they failed.
     pub rules: Option<Result<RulesInfo, String>>,
     /// Now, in seconds since the epoch (for the rules' age).
@@ -270,6 +274,8 @@ impl App {
             lang,
             layout,
             welcome_row: 0,
+            resume: None,
+            resume_chosen: false,
             rules: None,
             now: 0,
             rules_max_age_days: 90,
@@ -474,7 +480,14 @@ impl App {
 
     fn key_welcome(&mut self, k: Key) -> Action {
         match k {
-            Key::Up | Key::Down => self.welcome_row = 1 - self.welcome_row.min(1),
+            Key::Up | Key::Down => {
+                let rows = if self.resume.is_some() { 3 } else { 2 };
+                let step = if k == Key::Up { rows - 1 } else { 1 };
+                self.welcome_row = (self.welcome_row.min(rows - 1) + step) % rows;
+            }
+            Key::Left | Key::Right if self.welcome_row == 2 && self.resume.is_some() => {
+                self.resume_chosen = !self.resume_chosen;
+            }
             Key::Left | Key::Right => {
                 if self.welcome_row == 0 {
                     self.lang = self.lang.other();
@@ -542,6 +555,9 @@ impl App {
                 } else {
                     self.screen = Screen::Progress;
                     self.scan = ScanView::default();
+                    if self.resume_chosen {
+                        self.quick = false; // a resumed scan is the full scan it continues
+                    }
                     return Action::StartScan(t);
                 }
             }

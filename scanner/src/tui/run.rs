@@ -28,6 +28,10 @@ use crate::sink::{Progress, Sink};
 
 /// The line the child sends to ask PID 1 to save what it has received.
 pub const SAVE_REQUEST: &str = "#save";
+/// Sent before the first host line when a full scan starts (PID 1 starts a checkpoint).
+pub const SCAN_FULL: &str = "#full";
+/// Sent instead when the operator resumes the offered scan (PID 1 merges at the save).
+pub const SCAN_RESUME: &str = "#resume";
 /// PID 1's answers: `ok <where>` or `err <why>`.
 pub const REPLY_OK: &str = "ok ";
 /// See [`REPLY_OK`].
@@ -54,6 +58,8 @@ pub struct ChildConfig {
     pub base: HostRecord,
     /// Fault injection.
     pub crash: Option<Crash>,
+    /// An interrupted scan to offer on the welcome screen (issue 14).
+    pub resume: Option<crate::resumed::ResumeOffer>,
 }
 
 /// Writes JSON lines to PID 1 (shared by the scan thread and the UI thread).
@@ -175,6 +181,8 @@ pub fn run_child(cfg: ChildConfig, out: File, reply: File) -> i32 {
     let mut app = App::new(cfg.lang, cfg.layout);
     app.now = now() as i64;
     app.rules_max_age_days = cfg.rules_max_age_days;
+    app.resume_chosen = cfg.resume.is_some();
+    app.resume = cfg.resume.clone();
 
     // Input.
     {
@@ -249,6 +257,18 @@ pub fn run_child(cfg: ChildConfig, out: File, reply: File) -> i32 {
             }
             Action::StartScan(targets) => {
                 started = Some(Instant::now());
+                // Resume (issue 14): the earlier part's records shown first, its volumes skipped.
+                let earlier = app.resume.clone().filter(|_| app.resume_chosen);
+                match &earlier {
+                    Some(r) => {
+                        to_pid1.line(SCAN_RESUME);
+                        for rec in r.records() {
+                            let _ = tx.send(Event::Record(rec));
+                        }
+                    }
+                    None if !app.quick => to_pid1.line(SCAN_FULL),
+                    None => {}
+                }
                 // A first host line: a crash from here on still records who, what and the tag.
                 to_pid1.line(&Record::Host(session_host(&app, &cfg.base, None)).to_json_line());
                 if cfg.crash == Some(Crash::Ui) {
@@ -265,6 +285,7 @@ pub fn run_child(cfg: ChildConfig, out: File, reply: File) -> i32 {
                     },
                     names.clone(),
                     app.quick, // issue 14: the operator's choice of scan
+                    earlier,
                 );
             }
             Action::Cancel => cancel.store(true, Ordering::Relaxed),
@@ -343,13 +364,14 @@ fn spawn_scan(
     mut sink: UiSink,
     names: Names,
     quick: bool,
+    earlier: Option<crate::resumed::ResumeOffer>,
 ) {
     std::thread::spawn(move || {
         // A panic on this thread would not end the child: the UI would wait for a summary
         // forever and PID 1 for the pipe to close. Abort instead, so PID 1's crash path
         // records and explains it.
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            scan_thread(targets, engine, &cancel, &mut sink, &names, quick)
+            scan_thread(targets, engine, &cancel, &mut sink, &names, quick, earlier)
         }));
         if run.is_err() {
             crate::say::say("  the scan thread panicked: aborting the scan process");
@@ -365,11 +387,15 @@ fn scan_thread(
     sink: &mut UiSink,
     names: &Names,
     quick: bool,
+    earlier: Option<crate::resumed::ResumeOffer>,
 ) {
     let engine = engine.and_then(|rx| rx.recv().ok());
     match engine {
         Some(Ok(mut e)) => {
             e.set_quick(quick);
+            if let Some(r) = &earlier {
+                e.set_skip_volumes(r.skip.clone());
+            }
             let paths: Vec<PathBuf> = targets.iter().map(PathBuf::from).collect();
             // Registry hive and /etc/hostname, parsed here in the child, never in PID 1.
             e.capture(crate::hostinfo::CAPTURE, crate::hostinfo::CAPTURE_MAX);
@@ -382,8 +408,27 @@ fn scan_thread(
             if let Ok(mut n) = names.lock() {
                 *n = found;
             }
-            if let Some(summary) = hold.held {
-                sink.record(&summary);
+            match (hold.held, &earlier) {
+                // PID 1 gets this part's summary (it merges the record); the screen the union.
+                (Some(Record::Summary(s)), Some(r)) => {
+                    sink.out.line(&Record::Summary(s.clone()).to_json_line());
+                    let recs = r.records();
+                    let volumes: Vec<_> = recs
+                        .iter()
+                        .filter_map(|x| match x {
+                            Record::Volume(v) => Some(v.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let findings = recs
+                        .iter()
+                        .filter(|x| matches!(x, Record::Finding(_)))
+                        .count() as u64;
+                    let union = crate::resumed::union_summary(s, &volumes, findings, r.seconds);
+                    let _ = sink.tx.send(Event::Record(Record::Summary(union)));
+                }
+                (Some(summary), _) => sink.record(&summary),
+                (None, _) => {}
             }
         }
         other => {

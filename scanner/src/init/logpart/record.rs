@@ -33,6 +33,10 @@ pub fn merged_host(base: &HostRecord, lines: &[String]) -> HostRecord {
     if base.cancelled {
         h.cancelled = true;
     }
+    // A resumed scan (issue 14): PID 1 knows the earlier part, the UI child does not.
+    if h.resumed.is_none() {
+        h.resumed = base.resumed.clone();
+    }
     h
 }
 

@@ -79,6 +79,7 @@ pub(crate) fn sample_host(n: u32) -> HostRecord {
         notes: vec![],
         site: Some("CHU Nantes".into()),
         pseudonymised: false,
+        resumed: None,
     }
 }
 
