@@ -79,6 +79,8 @@ pub struct Ext4Walker {
     sweep: SweepCounts,
     /// Bytes the last walk's set of reached inodes took.
     reached_bytes: usize,
+    /// How long the last walk's sweep took.
+    sweep_time: std::time::Duration,
 }
 
 /// How often the last walk read backwards on the disk: the number of files whose first block
@@ -169,6 +171,7 @@ pub fn open(dev: Device) -> Result<Ext4Walker, FsError> {
         seeks: SeekFigure::default(),
         sweep: SweepCounts::default(),
         reached_bytes: 0,
+        sweep_time: std::time::Duration::ZERO,
     })
 }
 
@@ -187,6 +190,11 @@ impl Ext4Walker {
     /// Bytes of memory the last walk's set of reached inodes took.
     pub fn reached_bytes(&self) -> usize {
         self.reached_bytes
+    }
+
+    /// How long the last walk's sweep of the inode bitmaps took (its cost).
+    pub fn sweep_time(&self) -> std::time::Duration {
+        self.sweep_time
     }
 
     /// The seek figure of the last walk.
@@ -473,6 +481,7 @@ impl Walker for Ext4Walker {
             }
         }
         // In-use inodes that no directory entry reached: hidden files, detached directories.
+        let started = std::time::Instant::now();
         if end == WalkEnd::Complete && !walk.stop {
             match guard(|| walk.sweep()) {
                 Ok(ControlFlow::Break(())) => end = WalkEnd::Cancelled,
@@ -491,7 +500,9 @@ impl Walker for Ext4Walker {
         let seeks = walk.seeks;
         let sweep = std::mem::take(&mut walk.sweep);
         let reached_bytes = walk.reached.bytes();
+        let sweep_time = started.elapsed();
         drop(walk);
+        self.sweep_time = sweep_time;
         self.aliases = aliases;
         self.seeks = seeks;
         self.sweep = sweep;

@@ -209,6 +209,11 @@ fn generated_images_match_debugfs_kernel_and_ext4_view_byte_for_byte() {
             !walk.keys().any(|p| p.contains("symlink")),
             "symlinks are not files to scan"
         );
+        eprintln!(
+            "{name}: orphan sweep {:?}, reached set {} bytes",
+            w.sweep_time(),
+            w.reached_bytes()
+        );
         drop(w);
         assert_eq!(sha256_file(&img), before, "{name} changed");
         eprintln!("{name}: {files} files identical to debugfs rdump, {aliases} hard-link names scanned once");
@@ -401,6 +406,12 @@ fn oracle_test_disk1_with_encrypted_directory() {
         want.remove(&p);
     }
     let (files, aliases) = assert_matches("test_disk1", &w, &walk, &want);
+    eprintln!(
+        "test_disk1: orphan sweep {:?}, reached set {} bytes, {:?}",
+        w.sweep_time(),
+        w.reached_bytes(),
+        w.sweep_counts()
+    );
     assert_eq!(files + aliases, 11_006);
     assert_eq!(
         walk.len(),
@@ -475,6 +486,7 @@ fn oracle_journal_is_replayed_in_memory() {
         seeks: SeekFigure::default(),
         sweep: orphans::SweepCounts::default(),
         reached_bytes: 0,
+        sweep_time: std::time::Duration::ZERO,
     };
     assert_eq!(root_names(&on_disk), vec!["lost+found".to_string()]);
     assert_eq!(sha256_file(&img), before);
