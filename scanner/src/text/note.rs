@@ -96,6 +96,31 @@ pub static CATALOGUE: &[Entry] = &[
         "journal not replayed: recent changes may be missing",
         "journal non rejoué : des modifications récentes peuvent manquer",
     ),
+    e(
+        "ext4_unreached_inodes",
+        "{found} in-use inodes were reached by no directory entry: found by a sweep of the inode bitmaps and scanned under /<orphan>/<inode number> ({directories} directories, holding {inside} files)",
+        "{found} inodes en usage n'étaient atteints par aucune entrée de répertoire : trouvés en lisant les bitmaps d'inodes et analysés sous /<orphan>/<numéro d'inode> ({directories} répertoires, contenant {inside} fichiers)",
+    ),
+    e(
+        "ext4_unlinked_inodes",
+        "{count} in-use inodes have no link left (deleted while open): not scanned",
+        "{count} inodes en usage n'ont plus aucun lien (supprimés alors qu'ouverts) : non analysés",
+    ),
+    e(
+        "ext4_sweep_bad_groups",
+        "{count} inode bitmaps could not be read: the orphan sweep skipped their groups",
+        "{count} bitmaps d'inodes illisibles : la recherche d'inodes orphelins a sauté leurs groupes",
+    ),
+    e(
+        "ext4_sweep_unreadable_inodes",
+        "{count} inodes marked in use could not be read by the orphan sweep",
+        "{count} inodes marqués en usage n'ont pas pu être lus par la recherche d'inodes orphelins",
+    ),
+    e(
+        "ext4_sweep_capped",
+        "more than {max} inodes were reached by no directory entry: the rest were not scanned",
+        "plus de {max} inodes n'étaient atteints par aucune entrée de répertoire : les autres n'ont pas été analysés",
+    ),
     // fs::fat
     e(
         "fat_fsinfo_bad",

@@ -10,6 +10,8 @@ use crate::io::ReadAt;
 
 pub(super) const FLAG_ENCRYPT: u32 = 0x800;
 pub(super) const FLAG_EXTENTS: u32 = 0x8_0000;
+/// `ea_inode`: the inode holds an extended attribute's value, not a file.
+pub(super) const FLAG_EA_INODE: u32 = 0x20_0000;
 pub(super) const FLAG_INLINE_DATA: u32 = 0x1000_0000;
 
 pub(super) const S_IFMT: u16 = 0xF000;

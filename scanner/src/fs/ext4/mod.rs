@@ -27,6 +27,7 @@ mod data;
 mod dir;
 mod inode;
 mod journal;
+mod orphans;
 mod superblock;
 #[cfg(test)]
 mod tests;
@@ -42,6 +43,7 @@ use crate::io::{BlockCache, Device, ReadAt};
 use data::{FileData, Runs};
 use dir::Entry;
 use inode::{Inode, FLAG_ENCRYPT, FLAG_INLINE_DATA};
+use orphans::{InodeSet, SweepCounts};
 use superblock::{Superblock, INCOMPAT_RECOVER, SB_AT};
 
 const FS: &str = "ext4";
@@ -73,6 +75,12 @@ pub struct Ext4Walker {
     info: VolumeInfo,
     aliases: Vec<(String, String)>,
     seeks: SeekFigure,
+    /// What the last walk's orphan sweep found ([`orphans`]).
+    sweep: SweepCounts,
+    /// Bytes the last walk's set of reached inodes took.
+    reached_bytes: usize,
+    /// How long the last walk's sweep took.
+    sweep_time: std::time::Duration,
 }
 
 /// How often the last walk read backwards on the disk: the number of files whose first block
@@ -161,6 +169,9 @@ pub fn open(dev: Device) -> Result<Ext4Walker, FsError> {
         dev: view,
         aliases: Vec::new(),
         seeks: SeekFigure::default(),
+        sweep: SweepCounts::default(),
+        reached_bytes: 0,
+        sweep_time: std::time::Duration::ZERO,
     })
 }
 
@@ -169,6 +180,21 @@ impl Ext4Walker {
     /// inode was scanned under: `(alias, scanned_as)`.
     pub fn hard_link_aliases(&self) -> &[(String, String)] {
         &self.aliases
+    }
+
+    /// What the last walk's sweep of the inode bitmaps found.
+    pub fn sweep_counts(&self) -> &SweepCounts {
+        &self.sweep
+    }
+
+    /// Bytes of memory the last walk's set of reached inodes took.
+    pub fn reached_bytes(&self) -> usize {
+        self.reached_bytes
+    }
+
+    /// How long the last walk's sweep of the inode bitmaps took (its cost).
+    pub fn sweep_time(&self) -> std::time::Duration {
+        self.sweep_time
     }
 
     /// The seek figure of the last walk.
@@ -268,6 +294,11 @@ struct Walk<'w, 'v> {
     seeks: SeekFigure,
     total: u64,
     stop: bool,
+    /// Every inode the walk read through a directory entry (and the root).
+    reached: InodeSet,
+    /// Files handed to the visitor so far.
+    reached_files: usize,
+    sweep: SweepCounts,
 }
 
 impl Walk<'_, '_> {
@@ -324,6 +355,7 @@ impl Walk<'_, '_> {
                     continue;
                 }
             };
+            self.reached.insert(child.number);
             if child.is_dir() {
                 if job.depth + 1 > MAX_DEPTH {
                     self.error(&path, format!("deeper than {MAX_DEPTH} levels: not walked"))?;
@@ -394,6 +426,7 @@ impl Walk<'_, '_> {
             Err(e) => return self.error(&f.path, e),
         };
         let size = inode.size.min(w.max_size());
+        self.reached_files += 1;
         let meta = FileMeta {
             path: f.path.clone(),
             size,
@@ -407,7 +440,9 @@ impl Walk<'_, '_> {
 
 impl Walker for Ext4Walker {
     fn info(&self) -> VolumeInfo {
-        self.info.clone()
+        let mut info = self.info.clone();
+        info.notes.extend(self.sweep.notes());
+        info
     }
 
     fn walk(&mut self, visitor: &mut dyn Visitor) -> Result<WalkEnd, FsError> {
@@ -420,7 +455,11 @@ impl Walker for Ext4Walker {
             seeks: SeekFigure::default(),
             total: 0,
             stop: false,
+            reached: InodeSet::default(),
+            reached_files: 0,
+            sweep: SweepCounts::default(),
         };
+        walk.reached.insert(ROOT);
         let mut stack = vec![DirJob {
             ino: ROOT,
             path: "/".into(),
@@ -441,11 +480,33 @@ impl Walker for Ext4Walker {
                 break;
             }
         }
+        // In-use inodes that no directory entry reached: hidden files, detached directories.
+        let started = std::time::Instant::now();
+        if end == WalkEnd::Complete && !walk.stop {
+            match guard(|| walk.sweep()) {
+                Ok(ControlFlow::Break(())) => end = WalkEnd::Cancelled,
+                Ok(ControlFlow::Continue(())) => {}
+                Err(p) => {
+                    if walk
+                        .error("/<orphan>", format!("orphan sweep crashed: {p}"))
+                        .is_break()
+                    {
+                        end = WalkEnd::Cancelled;
+                    }
+                }
+            }
+        }
         let aliases = std::mem::take(&mut walk.aliases);
         let seeks = walk.seeks;
+        let sweep = std::mem::take(&mut walk.sweep);
+        let reached_bytes = walk.reached.bytes();
+        let sweep_time = started.elapsed();
         drop(walk);
+        self.sweep_time = sweep_time;
         self.aliases = aliases;
         self.seeks = seeks;
+        self.sweep = sweep;
+        self.reached_bytes = reached_bytes;
         Ok(end)
     }
 }

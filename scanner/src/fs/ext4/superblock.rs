@@ -25,6 +25,9 @@ pub(super) const INCOMPAT_META_BG: u32 = 0x10;
 pub(super) const INCOMPAT_CSUM_SEED: u32 = 0x2000;
 pub(super) const RO_COMPAT_SPARSE_SUPER: u32 = 0x1;
 pub(super) const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
+const RO_COMPAT_GDT_CSUM: u32 = 0x10;
+/// Group flag: the group's inode table and bitmap were never initialised (no inode in use).
+pub(super) const BG_INODE_UNINIT: u16 = 0x1;
 const RO_COMPAT_BIGALLOC: u32 = 0x200;
 const COMPAT_SPARSE_SUPER2: u32 = 0x200;
 
@@ -85,6 +88,22 @@ pub struct Superblock {
     pub csum_seed: Option<u32>,
     pub journal_inum: u32,
     pub label: Option<String>,
+    /// First inode number for ordinary files (`s_first_ino`; 11 before revision 1).
+    pub first_ino: u64,
+    /// Inodes the superblock names for its own use at or above `first_ino` (journal, quota,
+    /// snapshot, orphan file): not files of the user.
+    pub special_inodes: [u64; 6],
+}
+
+/// What the orphan sweep needs of one block group's descriptor.
+#[derive(Debug, Clone, Copy)]
+pub struct Group {
+    /// Block of the inode bitmap.
+    pub inode_bitmap: u64,
+    /// `bg_flags` (meaningful only under `uninit_bg` or `metadata_csum`).
+    pub flags: u16,
+    /// Inodes at the end of the group's table never used (`bg_itable_unused`).
+    pub itable_unused: u64,
 }
 
 impl Superblock {
@@ -208,6 +227,13 @@ impl Superblock {
             csum_seed,
             journal_inum: le32(sb, 0xE0),
             label: (!label.is_empty()).then_some(label),
+            first_ino: if rev == 0 {
+                11
+            } else {
+                u64::from(le32(sb, 0x54))
+            },
+            special_inodes: [0xE0, 0x180, 0x240, 0x244, 0x26C, 0x280]
+                .map(|at| u64::from(le32(sb, at))),
         })
     }
 
@@ -266,6 +292,43 @@ impl Superblock {
         block
             .checked_mul(self.block_size)?
             .checked_add(within.checked_mul(self.desc_size)?)
+    }
+
+    /// Whether the group descriptors' `bg_flags` and `bg_itable_unused` are to be trusted
+    /// (the kernel honours them only under `uninit_bg` or `metadata_csum`).
+    pub fn has_group_flags(&self) -> bool {
+        self.ro_compat & (RO_COMPAT_GDT_CSUM | RO_COMPAT_METADATA_CSUM) != 0
+    }
+
+    /// Group `g`'s descriptor, as far as the orphan sweep needs it.
+    pub fn group(&self, dev: &dyn ReadAt, g: u64) -> Result<Group, String> {
+        let at = self
+            .descriptor_at(g)
+            .ok_or_else(|| format!("descriptor of group {g} out of range"))?;
+        let mut desc = [0u8; 64];
+        let len = usize::try_from(self.desc_size.min(64)).unwrap_or(32);
+        dev.read_exact_at(at, &mut desc[..len])
+            .map_err(|e| format!("group descriptor {g}: {e}"))?;
+        let wide = len >= 64;
+        let hi32 = |at: usize| {
+            if wide {
+                u64::from(le32(&desc, at)) << 32
+            } else {
+                0
+            }
+        };
+        let hi16 = |at: usize| {
+            if wide {
+                u64::from(le16(&desc, at)) << 16
+            } else {
+                0
+            }
+        };
+        Ok(Group {
+            inode_bitmap: u64::from(le32(&desc, 0x4)) | hi32(0x24),
+            flags: le16(&desc, 0x12),
+            itable_unused: u64::from(le16(&desc, 0x1C)) | hi16(0x32),
+        })
     }
 
     /// Byte offset of inode `ino`'s record, or why it has none.

@@ -209,6 +209,11 @@ fn generated_images_match_debugfs_kernel_and_ext4_view_byte_for_byte() {
             !walk.keys().any(|p| p.contains("symlink")),
             "symlinks are not files to scan"
         );
+        eprintln!(
+            "{name}: orphan sweep {:?}, reached set {} bytes",
+            w.sweep_time(),
+            w.reached_bytes()
+        );
         drop(w);
         assert_eq!(sha256_file(&img), before, "{name} changed");
         eprintln!("{name}: {files} files identical to debugfs rdump, {aliases} hard-link names scanned once");
@@ -401,6 +406,12 @@ fn oracle_test_disk1_with_encrypted_directory() {
         want.remove(&p);
     }
     let (files, aliases) = assert_matches("test_disk1", &w, &walk, &want);
+    eprintln!(
+        "test_disk1: orphan sweep {:?}, reached set {} bytes, {:?}",
+        w.sweep_time(),
+        w.reached_bytes(),
+        w.sweep_counts()
+    );
     assert_eq!(files + aliases, 11_006);
     assert_eq!(
         walk.len(),
@@ -473,6 +484,9 @@ fn oracle_journal_is_replayed_in_memory() {
         info: VolumeInfo::default(),
         aliases: Vec::new(),
         seeks: SeekFigure::default(),
+        sweep: orphans::SweepCounts::default(),
+        reached_bytes: 0,
+        sweep_time: std::time::Duration::ZERO,
     };
     assert_eq!(root_names(&on_disk), vec!["lost+found".to_string()]);
     assert_eq!(sha256_file(&img), before);
@@ -711,4 +725,206 @@ fn damaged_journal_blocks_never_panic_nor_hang() {
         stats.0, stats.1, stats.2
     );
     assert!(stats.0 > 250, "{stats:?}");
+}
+
+/// A small ext4 image made by `mke2fs -d` from a tree, then changed by `debugfs -w` commands.
+fn image_with(tree: &[(&str, &[u8])], debugfs: &[&str]) -> tempfile::NamedTempFile {
+    let src = tempfile::tempdir().unwrap();
+    for (path, data) in tree {
+        let p = src.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+    let img = tempfile::NamedTempFile::new().unwrap();
+    let st = Command::new("mke2fs")
+        .env("E2FSPROGS_FAKE_TIME", "1000000000")
+        .args(["-q", "-F", "-t", "ext4", "-d"])
+        .arg(src.path())
+        .arg(img.path())
+        .arg("8M")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for cmd in debugfs {
+        let out = Command::new("debugfs")
+            .args(["-w", "-R", cmd])
+            .arg(img.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "debugfs {cmd}");
+    }
+    img
+}
+
+/// The inode number debugfs gives a path.
+fn inode_of(img: &Path, path: &str) -> u64 {
+    let out = Command::new("debugfs")
+        .args(["-R", &format!("stat {path}")])
+        .arg(img)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let n = text
+        .split("Inode: ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("stat {path}: {text}"));
+    n.parse().unwrap()
+}
+
+fn eicar() -> Vec<u8> {
+    [
+        "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR",
+        "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    ]
+    .concat()
+    .into_bytes()
+}
+
+#[test]
+fn unlinked_inodes_are_found_by_the_bitmap_sweep() {
+    let eicar = eicar();
+    let tree: &[(&str, &[u8])] = &[
+        ("kept.txt", b"kept"),
+        ("hidden/eicar.com", &eicar),
+        ("gone/a.txt", b"a file in a detached directory"),
+        ("gone/sub/b.txt", b"deeper"),
+        ("deleted-open.bin", b"no link left"),
+    ];
+    let plain = image_with(tree, &[]);
+    let ino = |p: &str| inode_of(plain.path(), p);
+    let (eicar_ino, gone, deleted) = (
+        ino("/hidden/eicar.com"),
+        ino("/gone"),
+        ino("/deleted-open.bin"),
+    );
+    // Same tree, same inode numbers: entries removed, links left as they were (1 for the
+    // file, 3 for the directory), and one inode left in use with no link (deleted while open).
+    let img = image_with(
+        tree,
+        &[
+            "unlink /hidden/eicar.com",
+            "unlink /gone",
+            "sif /deleted-open.bin links_count 0",
+            "unlink /deleted-open.bin",
+        ],
+    );
+    // The plain image: nothing found, no note (the differential is unchanged).
+    let mut w = open_path(plain.path()).unwrap();
+    let walk = collect(&mut w, u64::MAX);
+    assert_eq!(*w.sweep_counts(), orphans::SweepCounts::default());
+    assert!(w.info().notes.is_empty(), "{:?}", w.info());
+    assert_eq!(data_only(&walk).len(), 5);
+    let mut w = open_path(img.path()).unwrap();
+    let walk = collect(&mut w, u64::MAX);
+    no_problems("orphans", &walk);
+    let data = data_only(&walk);
+    let files: Vec<&String> = data.keys().collect();
+    let expected = [
+        format!("/<orphan>/{eicar_ino}"),
+        format!("/<orphan>/{gone}/a.txt"),
+        format!("/<orphan>/{gone}/sub/b.txt"),
+        "/kept.txt".to_string(),
+    ];
+    let mut want: Vec<&String> = expected.iter().collect();
+    want.sort();
+    assert_eq!(files, want);
+    let hidden = &data_only(&walk)[&format!("/<orphan>/{eicar_ino}")];
+    assert_eq!(hidden.1, hex(&Sha256::digest(&eicar)));
+    let counts = w.sweep_counts();
+    assert_eq!(
+        (
+            counts.directories,
+            counts.files,
+            counts.inside,
+            counts.unlinked
+        ),
+        (1, 1, 2, 1),
+        "{counts:?}"
+    );
+    let notes = w.info().notes;
+    assert!(
+        notes.contains(&"2 in-use inodes were reached by no directory entry: found by a sweep of the inode bitmaps and scanned under /<orphan>/<inode number> (1 directories, holding 2 files)".to_string()),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("1 in-use inodes have no link left")),
+        "{notes:?}"
+    );
+    assert!(!walk.contains_key(&format!("/<orphan>/{deleted}")));
+}
+
+#[test]
+fn the_sweep_honours_uninit_groups_and_itable_unused() {
+    // Mark every inode of every group in use in the bitmaps: with uninit_bg semantics the
+    // sweep still stops at itable_unused and skips INODE_UNINIT groups, so it reads only
+    // the inode table's used part (never garbage past it).
+    let plain = image_with(&[("f", b"x")], &[]);
+    let mut bytes = std::fs::read(plain.path()).unwrap();
+    let sb = Superblock::parse(bytes[1024..2048].try_into().unwrap(), bytes.len() as u64).unwrap();
+    assert!(sb.has_group_flags());
+    let dev = MemDevice::new(bytes.clone());
+    for g in 0..sb.groups {
+        let grp = sb.group(&dev, g).unwrap();
+        let at = usize::try_from(grp.inode_bitmap * sb.block_size).unwrap();
+        bytes[at..at + usize::try_from(sb.inodes_per_group / 8).unwrap()].fill(0xFF);
+    }
+    // The bitmaps are covered by checksums under metadata_csum; this reader does not check
+    // them (the inodes are checked one by one), so the image still opens.
+    let mut w = open(Arc::new(MemDevice::new(bytes))).unwrap();
+    let walk = collect(&mut w, u64::MAX);
+    assert_eq!(data_only(&walk).len(), 1, "{walk:?}");
+    let c = w.sweep_counts();
+    assert_eq!((c.directories, c.files, c.bad_groups), (0, 0, 0), "{c:?}");
+}
+
+#[test]
+fn mutated_inode_bitmaps_never_panic_nor_hang() {
+    let eicar = eicar();
+    let img = image_with(
+        &[("a/b.txt", b"b"), ("hidden/e.com", &eicar), ("c.txt", b"c")],
+        &["unlink /hidden/e.com"],
+    );
+    let base = std::fs::read(img.path()).unwrap();
+    let sb = Superblock::parse(base[1024..2048].try_into().unwrap(), base.len() as u64).unwrap();
+    let dev = MemDevice::new(base.clone());
+    // The bitmaps, the descriptors (flags, itable_unused, bitmap block) and the inode table.
+    let mut ranges = vec![(1024u64, 1024 + 2 * sb.block_size)];
+    for g in 0..sb.groups {
+        let grp = sb.group(&dev, g).unwrap();
+        ranges.push((
+            grp.inode_bitmap * sb.block_size,
+            (grp.inode_bitmap + 1) * sb.block_size,
+        ));
+    }
+    let table = sb.inode_at(&dev, 1).unwrap();
+    ranges.push((table, table + 64 * sb.inode_size));
+    let stats = within(300, move || {
+        quiet_panics(|| {
+            let mut rng = XorShift(0xE474_0515);
+            let (mut opened, mut found) = (0u64, 0u64);
+            for round in 0..300u64 {
+                let mut m = base.clone();
+                let (from, to) = ranges[usize::try_from(round).unwrap() % ranges.len()];
+                for _ in 0..1 + rng.below(16) {
+                    let at = usize::try_from(from + rng.below(to - from)).unwrap();
+                    m[at] ^= u8::try_from(1 + rng.below(255)).unwrap();
+                }
+                if let Ok(mut w) = open(Arc::new(MemDevice::new(m))) {
+                    opened += 1;
+                    let _ = collect(&mut w, 1 << 20);
+                    found += (w.sweep_counts().files + w.sweep_counts().directories) as u64;
+                    assert!(w.reached_bytes() < 16 << 20);
+                }
+            }
+            (opened, found)
+        })
+    });
+    eprintln!(
+        "inode bitmap mutations: 300 images, {} opened, {} orphans found",
+        stats.0, stats.1
+    );
+    assert!(stats.0 > 100, "{stats:?}");
 }
