@@ -102,10 +102,10 @@ impl Run<'_, '_> {
         if !limits.enabled || !self.slots[slot].counts_files || data.is_empty() {
             return;
         }
-        let name = self.sniff_name(path);
-        let Ok(Some(kind)) = guard(|| container::sniff(data, &name)) else {
+        let Ok(Some(kind)) = guard(|| container::sniff(data, self.sniff_name(path))) else {
             return;
         };
+        let name = self.sniff_name(path).to_string();
         let location = self.location(path, stream);
         if let Kind::Unsupported(what) = kind {
             self.container_skip(
@@ -236,7 +236,7 @@ impl Run<'_, '_> {
             return;
         }
         let name = self.sniff_name(path);
-        if let Ok(Some(kind)) = guard(|| container::sniff(head, &name)) {
+        if let Ok(Some(kind)) = guard(|| container::sniff(head, name)) {
             if self.nest.in_place && self.nest.stack.is_empty() && container::opens_in_place(kind) {
                 // Opened in place once the file is scanned (see `expand_in_place`).
                 self.nest.in_place_kind = Some(kind);
@@ -256,12 +256,8 @@ impl Run<'_, '_> {
 
     /// `path[:stream][//member]` for notes.
     /// The name a container is recognised by: the innermost member's, else the file's path.
-    fn sniff_name(&self, path: &str) -> String {
-        self.nest
-            .stack
-            .last()
-            .cloned()
-            .unwrap_or_else(|| path.to_string())
+    fn sniff_name<'p>(&'p self, path: &'p str) -> &'p str {
+        self.nest.stack.last().map_or(path, String::as_str)
     }
 
     fn location(&self, path: &str, stream: &Option<String>) -> String {
