@@ -156,6 +156,28 @@ impl ReadAt for MemDevice {
     }
 }
 
+/// Borrowed bytes seen as a device: a content already held in memory, read by code written
+/// for devices (the ISO 9660 reader), without a copy.
+#[derive(Debug, Clone, Copy)]
+pub struct BytesAt<'a>(pub &'a [u8]);
+
+impl ReadAt for BytesAt<'_> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
+        let Some(rest) = self.0.get(start..) else {
+            return Ok(0);
+        };
+        let n = buf.len().min(rest.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        Ok(n)
+    }
+    fn size(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
 /// A window `[start, start + len)` of another device (a partition of a disk).
 #[derive(Clone)]
 pub struct Slice {

@@ -5,6 +5,8 @@
 //! side-by-side run against ClamAV's own test files.
 
 mod common;
+#[path = "containers/in_place.rs"]
+mod in_place;
 #[path = "containers/vdisk.rs"]
 mod vdisk;
 

@@ -1,23 +1,29 @@
 //! ISO 9660 images (`.iso`, the disc images Windows mounts with a double click), with Joliet
 //! names when a Joliet supplementary descriptor is present. Written here: a bounded reader of
-//! the volume descriptors and directory records, over the image held in memory. Directory
-//! extents already visited are skipped (a corrupt image can loop), the number of records read
-//! is bounded, and file data are slices of the image. UDF-only discs (no ISO 9660 bridge) are
-//! not read.
+//! the volume descriptors and directory records over any [`ReadAt`]: the image held in memory
+//! ([`open`]) or, for an image larger than the in-memory limit, the file's own extents on the
+//! host volume ([`open_at`]). Directory extents already visited are skipped (a corrupt image
+//! can loop), the number of records read and the size of a directory extent are bounded, and
+//! file data are read in place (a window of the image). UDF-only discs (no ISO 9660 bridge)
+//! are not read.
 
 use std::collections::HashSet;
+use std::io::{self, Read};
 use std::ops::ControlFlow;
 
 use super::{ContainerError, MemberMeta, MemberVisitor, Members};
 use crate::fs::Content;
+use crate::io::{BytesAt, ReadAt};
 
-const SECTOR: usize = 2048;
+const SECTOR: u64 = 2048;
 /// Directory records read at most (files and directories together).
 const MAX_RECORDS: usize = 1_000_000;
+/// Largest directory extent read (a directory of tens of thousands of names fits).
+const MAX_DIR_EXTENT: u64 = 16 << 20;
 
-/// An ISO 9660 image held in memory.
-pub struct Iso<'a> {
-    data: &'a [u8],
+/// An ISO 9660 image over a device.
+pub struct Iso<R> {
+    dev: R,
     /// Root directory extent (LBA, length) and whether names are Joliet (UCS-2).
     root: (u64, u64),
     joliet: bool,
@@ -33,14 +39,22 @@ fn le32(b: &[u8], at: usize) -> u64 {
     })
 }
 
+/// Opens an image held in memory.
+pub fn open(data: &[u8]) -> Result<Iso<BytesAt<'_>>, ContainerError> {
+    open_at(BytesAt(data))
+}
+
 /// Reads the volume descriptors (sector 16 on): the primary one, and a Joliet one if present.
-pub fn open(data: &[u8]) -> Result<Iso<'_>, ContainerError> {
+pub fn open_at<R: ReadAt>(dev: R) -> Result<Iso<R>, ContainerError> {
     let mut primary = None;
     let mut joliet = None;
+    let mut vd = [0u8; SECTOR as usize];
     for n in 16..16 + 64 {
-        let Some(vd) = data.get(n * SECTOR..(n + 1) * SECTOR) else {
-            break;
-        };
+        match dev.read_at(n * SECTOR, &mut vd) {
+            Ok(got) if got == vd.len() => {}
+            Ok(_) => break,
+            Err(e) => return Err(corrupt(&format!("reading a volume descriptor: {e}"))),
+        }
         if &vd[1..6] != b"CD001" {
             break;
         }
@@ -57,12 +71,12 @@ pub fn open(data: &[u8]) -> Result<Iso<'_>, ContainerError> {
     }
     match (joliet, primary) {
         (Some(root), _) => Ok(Iso {
-            data,
+            dev,
             root,
             joliet: true,
         }),
         (None, Some(root)) => Ok(Iso {
-            data,
+            dev,
             root,
             joliet: false,
         }),
@@ -70,11 +84,55 @@ pub fn open(data: &[u8]) -> Result<Iso<'_>, ContainerError> {
     }
 }
 
-impl Iso<'_> {
-    fn extent(&self, lba: u64, len: u64) -> Option<&[u8]> {
-        let start = usize::try_from(lba).ok()?.checked_mul(SECTOR)?;
-        let end = start.checked_add(usize::try_from(len).ok()?)?;
-        self.data.get(start..end)
+/// Where an extent lies in the image: (byte offset, length), if wholly inside it.
+fn span(size: u64, lba: u64, len: u64) -> Option<(u64, u64)> {
+    let start = lba.checked_mul(SECTOR)?;
+    let end = start.checked_add(len)?;
+    (end <= size).then_some((start, len))
+}
+
+/// A file's bytes read in place: `len` bytes of the image from `pos`.
+struct Window<'r, R> {
+    dev: &'r R,
+    pos: u64,
+    end: u64,
+}
+
+impl<R: ReadAt> Read for Window<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end - self.pos;
+        let n = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+        if n == 0 {
+            return Ok(0);
+        }
+        let got = self.dev.read_at(self.pos, &mut buf[..n])?;
+        if got == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "iso9660: file extent ends past the image",
+            ));
+        }
+        self.pos += got as u64;
+        Ok(got)
+    }
+}
+
+impl<R: ReadAt> Iso<R> {
+    /// A directory extent, read whole (bounded by [`MAX_DIR_EXTENT`]).
+    fn directory(&self, lba: u64, len: u64) -> Result<Vec<u8>, ContainerError> {
+        let Some((start, len)) = span(self.dev.size(), lba, len) else {
+            return Err(corrupt("directory extent outside the image"));
+        };
+        if len > MAX_DIR_EXTENT {
+            return Err(ContainerError::Limit(format!(
+                "iso9660 directory extent of {len} bytes"
+            )));
+        }
+        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
+        self.dev
+            .read_exact_at(start, &mut buf)
+            .map_err(|e| corrupt(&format!("reading a directory: {e}")))?;
+        Ok(buf)
     }
 
     fn name(&self, raw: &[u8]) -> String {
@@ -93,24 +151,23 @@ impl Iso<'_> {
     }
 }
 
-impl Members for Iso<'_> {
+impl<R: ReadAt> Members for Iso<R> {
     fn for_each(&mut self, visitor: &mut dyn MemberVisitor) -> Result<(), ContainerError> {
         let mut seen = HashSet::new();
         let mut queue = vec![(String::new(), self.root)];
         let mut records = 0usize;
+        let sector = SECTOR as usize;
         while let Some((dir, (lba, len))) = queue.pop() {
             if !seen.insert(lba) {
                 continue;
             }
-            let Some(ext) = self.extent(lba, len) else {
-                return Err(corrupt("directory extent outside the image"));
-            };
+            let ext = self.directory(lba, len)?;
             let mut at = 0usize;
             while at < ext.len() {
                 let rlen = usize::from(ext[at]);
                 if rlen == 0 {
                     // Records do not cross sectors: skip to the next one.
-                    at = (at / SECTOR + 1) * SECTOR;
+                    at = (at / sector + 1) * sector;
                     continue;
                 }
                 let Some(rec) = ext.get(at..at + rlen) else {
@@ -147,8 +204,15 @@ impl Members for Iso<'_> {
                     size: Some(elen),
                     packed: None,
                 };
-                let flow = match self.extent(elba, elen) {
-                    Some(mut bytes) => visitor.member(&meta, Content::Data(&mut bytes)),
+                let flow = match span(self.dev.size(), elba, elen) {
+                    Some((pos, len)) => {
+                        let mut w = Window {
+                            dev: &self.dev,
+                            pos,
+                            end: pos + len,
+                        };
+                        visitor.member(&meta, Content::Data(&mut w))
+                    }
                     None => visitor.member(
                         &meta,
                         Content::Error("iso9660: file extent outside the image".into()),

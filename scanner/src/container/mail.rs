@@ -27,9 +27,18 @@ const HEADERS: &[&str] = &[
 /// a first line that is a known header with a MIME or routing header in the first 4 KiB.
 pub fn looks_like(data: &[u8], ext: &str) -> bool {
     let head = &data[..data.len().min(4096)];
+    // Every file is sniffed: decide on its first bytes before lower-casing 4 KiB of it.
+    let starts = |h: &str| {
+        head.get(..h.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(h.as_bytes()))
+    };
+    let mail_ext = matches!(ext, "eml" | "mbox" | "mbx" | "mbs");
+    if !mail_ext && !starts("from ") && !HEADERS.iter().any(|h| starts(h)) {
+        return false;
+    }
     let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
     let has = |h: &str| lower.contains(h);
-    if matches!(ext, "eml" | "mbox" | "mbx" | "mbs") {
+    if mail_ext {
         return true;
     }
     if lower.starts_with("from ") {

@@ -37,6 +37,7 @@ use std::ops::ControlFlow;
 pub use limits::Limits;
 
 use crate::fs::{Content, SkipReason};
+use crate::io::Device;
 
 /// Joins the member paths of nested containers.
 pub const SEP: &str = "//";
@@ -251,6 +252,27 @@ pub fn open<'a>(
         Kind::Cab => Box::new(cab::open(data)?),
         Kind::DiskImage => Box::new(disk::open(data)?),
         Kind::Unsupported(name) => return Err(ContainerError::Unsupported(name.to_string())),
+    })
+}
+
+/// Whether a container of this kind can be opened in place over a device (random access to
+/// the file's own extents on its volume) when it is too large to hold in memory.
+pub fn opens_in_place(kind: Kind) -> bool {
+    matches!(kind, Kind::Iso | Kind::DiskImage)
+}
+
+/// Opens a recognised container over a device holding exactly its bytes (see
+/// [`opens_in_place`]); other kinds are refused as a limit (they need the content in memory).
+pub fn open_device(kind: Kind, dev: Device) -> Result<Box<dyn Members>, ContainerError> {
+    Ok(match kind {
+        Kind::Iso => Box::new(iso::open_at(dev)?),
+        Kind::DiskImage => Box::new(disk::open_device(dev)?),
+        other => {
+            return Err(ContainerError::Limit(format!(
+                "{} larger than the full-scan limit cannot be opened in place",
+                other.name()
+            )))
+        }
     })
 }
 

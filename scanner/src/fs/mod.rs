@@ -26,6 +26,8 @@ use std::ops::ControlFlow;
 
 use serde::Serialize;
 
+use crate::io::Device;
+
 /// Why a file was not scanned. Serialised as the keys of a volume record's `skipped` map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,6 +103,21 @@ pub enum Content<'a> {
 pub trait Visitor {
     /// Called once per file or stream.
     fn visit(&mut self, meta: &FileMeta, content: Content<'_>) -> ControlFlow<()>;
+
+    /// Called instead of [`Visitor::visit`] for a file whose content is plain extents on the
+    /// volume (not compressed, not encrypted): `mapped` builds, on demand, a random-access
+    /// [`Device`] over exactly its logical bytes (holes as zeros), so that a container too large
+    /// to hold in memory (an ISO, a disk image) can be opened in place. `content` is the same
+    /// bytes as a stream, read as for any file. By default `mapped` is ignored.
+    fn visit_mapped(
+        &mut self,
+        meta: &FileMeta,
+        content: Content<'_>,
+        mapped: &dyn Fn() -> Option<Device>,
+    ) -> ControlFlow<()> {
+        let _ = mapped;
+        self.visit(meta, content)
+    }
 }
 
 impl<F: FnMut(&FileMeta, Content<'_>) -> ControlFlow<()>> Visitor for F {

@@ -29,6 +29,7 @@ use ntfs::Ntfs;
 mod content;
 mod dirs;
 mod index;
+mod mapped;
 mod mft;
 mod orphans;
 mod record;
@@ -449,11 +450,31 @@ impl NtfsWalker {
                 Ok(data) => {
                     let capacity = usize::try_from(stream.size.clamp(4096, READ_BUFFER as u64))
                         .unwrap_or(READ_BUFFER);
+                    let extents = match &data {
+                        StreamData::NonResident(nr)
+                            if nr.unit.is_none() && stream.size >= mapped::MAPPED_MIN =>
+                        {
+                            Some(nr.clone())
+                        }
+                        _ => None,
+                    };
                     let mut reader = BufReader::with_capacity(
                         capacity,
                         StreamReader::new(self.cache.clone(), data),
                     );
-                    visitor.visit(&meta, Content::Data(&mut reader))?;
+                    match extents {
+                        Some(nr) => {
+                            // Large plain streams: also offered as a device (see `mapped`).
+                            let device = || -> Option<Device> {
+                                Some(Arc::new(mapped::StreamDevice::new(
+                                    self.cache.clone(),
+                                    nr.clone(),
+                                )))
+                            };
+                            visitor.visit_mapped(&meta, Content::Data(&mut reader), &device)?;
+                        }
+                        None => visitor.visit(&meta, Content::Data(&mut reader))?,
+                    }
                 }
                 Err(StreamProblem::Skip(reason)) => {
                     visitor.visit(&meta, Content::Skipped(reason))?;

@@ -11,7 +11,9 @@
 //!
 //! Memory: container contents are held while their members are scanned; what is held, all
 //! depths together, never exceeds the engine's in-flight byte budget (a container that would
-//! is not opened and counted `archive_limit`). Members are bounded by
+//! is not opened and counted `archive_limit`), except an ISO or disk image whose file the
+//! walker maps onto its extents: it is opened in place, over the volume, whatever its size
+//! (`expand_in_place`). Members are bounded by
 //! [`crate::container::limits::Limited`].
 
 use std::cell::Cell;
@@ -20,7 +22,7 @@ use std::rc::Rc;
 
 use super::{Outcome, Run, Slot, MAX_ERROR_NOTES};
 use crate::container::limits::{Budget, Limited, LIMIT_PREFIX};
-use crate::container::{self, ContainerError, Kind, MemberMeta, SEP};
+use crate::container::{self, ContainerError, Kind, MemberMeta, Members, SEP};
 use crate::fs::{guard, Content, SkipReason};
 use crate::record::MemberCounts;
 
@@ -35,6 +37,10 @@ pub(super) struct Nest {
     held: u64,
     /// Notes written about members (bounded like error notes).
     notes: usize,
+    /// The file being streamed in blocks has a mapped device: a container sniffed in it that
+    /// opens in place is left for [`Run::expand_in_place`], its kind kept here.
+    pub(super) in_place: bool,
+    pub(super) in_place_kind: Option<Kind>,
 }
 
 impl Nest {
@@ -96,28 +102,16 @@ impl Run<'_, '_> {
         if !limits.enabled || !self.slots[slot].counts_files || data.is_empty() {
             return;
         }
-        let name = self.sniff_name(path);
-        let Ok(Some(kind)) = guard(|| container::sniff(data, &name)) else {
+        let Ok(Some(kind)) = guard(|| container::sniff(data, self.sniff_name(path))) else {
             return;
         };
+        let name = self.sniff_name(path).to_string();
         let location = self.location(path, stream);
         if let Kind::Unsupported(what) = kind {
             self.container_skip(
                 slot,
                 SkipReason::UnsupportedArchive,
                 format!("{location}: {what} container: members not scanned"),
-            );
-            return;
-        }
-        if self.nest.stack.len() as u32 >= limits.max_depth {
-            self.container_skip(
-                slot,
-                SkipReason::ArchiveLimit,
-                format!(
-                    "{location}: {} nested deeper than {}: members not scanned",
-                    kind.name(),
-                    limits.max_depth
-                ),
             );
             return;
         }
@@ -130,12 +124,73 @@ impl Run<'_, '_> {
             );
             return;
         }
+        self.expand_opened(slot, path, stream, kind, size, size, || {
+            container::open(kind, data, &name)
+        });
+    }
+
+    /// A container too large to hold in memory, sniffed while its file was streamed in blocks
+    /// (see [`Run::unopened_container`]), opened in place over the device the walker mapped
+    /// onto the file's own extents. Depth and member budgets are those of any container.
+    pub(super) fn expand_in_place(
+        &mut self,
+        slot: usize,
+        path: &str,
+        stream: &Option<String>,
+        kind: Kind,
+        mapped: &dyn Fn() -> Option<crate::io::Device>,
+    ) {
+        let Ok(Some(dev)) = guard(mapped) else {
+            let location = self.location(path, stream);
+            self.container_skip(
+                slot,
+                SkipReason::ArchiveLimit,
+                format!(
+                    "{location}: {} larger than the full-scan limit and not mappable: members not scanned",
+                    kind.name()
+                ),
+            );
+            return;
+        };
+        let size = dev.size();
+        self.expand_opened(slot, path, stream, kind, size, 0, || {
+            container::open_device(kind, dev)
+        });
+    }
+
+    /// Opens a sniffed container (`held` bytes of it in memory, 0 when read in place) and
+    /// scans its members, within the depth limit and this top-level file's expansion budget.
+    #[allow(clippy::too_many_arguments)]
+    fn expand_opened<'a>(
+        &mut self,
+        slot: usize,
+        path: &str,
+        stream: &Option<String>,
+        kind: Kind,
+        size: u64,
+        held: u64,
+        open: impl FnOnce() -> Result<Box<dyn Members + 'a>, ContainerError>,
+    ) {
+        let limits = self.engine.opts.containers;
+        let location = self.location(path, stream);
+        if self.nest.stack.len() as u32 >= limits.max_depth {
+            self.container_skip(
+                slot,
+                SkipReason::ArchiveLimit,
+                format!(
+                    "{location}: {} nested deeper than {}: members not scanned",
+                    kind.name(),
+                    limits.max_depth
+                ),
+            );
+            return;
+        }
         let top = self.nest.stack.is_empty();
         if top {
             self.nest.budget = Some(Rc::new(Cell::new(limits.expansion_for(size))));
         }
-        self.nest.held += size;
-        let opened = guard(|| container::open(kind, data, &name));
+        self.nest.held += held;
+        let opened = guard(open);
         let result = match opened {
             Ok(Ok(mut members)) => {
                 for remark in members.notes() {
@@ -155,7 +210,7 @@ impl Run<'_, '_> {
             Ok(Err(e)) => Err(e),
             Err(p) => Err(ContainerError::Panic(p)),
         };
-        self.nest.held -= size;
+        self.nest.held -= held;
         if top {
             self.nest.budget = None;
         }
@@ -181,7 +236,12 @@ impl Run<'_, '_> {
             return;
         }
         let name = self.sniff_name(path);
-        if let Ok(Some(kind)) = guard(|| container::sniff(head, &name)) {
+        if let Ok(Some(kind)) = guard(|| container::sniff(head, name)) {
+            if self.nest.in_place && self.nest.stack.is_empty() && container::opens_in_place(kind) {
+                // Opened in place once the file is scanned (see `expand_in_place`).
+                self.nest.in_place_kind = Some(kind);
+                return;
+            }
             let location = self.location(path, stream);
             self.container_skip(
                 slot,
@@ -196,12 +256,8 @@ impl Run<'_, '_> {
 
     /// `path[:stream][//member]` for notes.
     /// The name a container is recognised by: the innermost member's, else the file's path.
-    fn sniff_name(&self, path: &str) -> String {
-        self.nest
-            .stack
-            .last()
-            .cloned()
-            .unwrap_or_else(|| path.to_string())
+    fn sniff_name<'p>(&'p self, path: &'p str) -> &'p str {
+        self.nest.stack.last().map_or(path, String::as_str)
     }
 
     fn location(&self, path: &str, stream: &Option<String>) -> String {

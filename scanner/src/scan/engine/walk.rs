@@ -4,9 +4,12 @@
 
 use std::ops::ControlFlow;
 
+use super::quick::QuickVolume;
 use super::{negligible, open_walker, within_mbr_area, Outcome, Run, RAW_VOLUME_LIMIT};
 use crate::disk::table::Partition;
-use crate::fs::{guard, Content, FileMeta, FsError, SkipReason, VolumeInfo, WalkEnd, Walker};
+use crate::fs::{
+    guard, Content, FileMeta, FsError, SkipReason, Visitor, VolumeInfo, WalkEnd, Walker,
+};
 use crate::io::{Device, ReadAt};
 use crate::record::{FsKind, VolumeStatus};
 
@@ -77,9 +80,10 @@ impl Run<'_, '_> {
             .quick
             .then(|| self.quick_targets(slot, fs, &dev));
         let walked = guard(|| {
-            walker.walk(&mut |meta: &FileMeta, content: Content<'_>| match &quick {
-                Some(q) => self.visit_quick(slot, q, meta, content),
-                None => self.visit(slot, meta, content),
+            walker.walk(&mut VolumeVisit {
+                run: self,
+                slot,
+                quick: quick.as_ref(),
             })
         });
         // Notes learnt during the walk (e.g. NTFS records no directory lists).
@@ -116,6 +120,17 @@ impl Run<'_, '_> {
         meta: &FileMeta,
         content: Content<'_>,
     ) -> ControlFlow<()> {
+        self.visit_with(slot, meta, content, None)
+    }
+
+    /// [`Run::visit`], with the device the walker maps onto the file's extents, if any.
+    fn visit_with(
+        &mut self,
+        slot: usize,
+        meta: &FileMeta,
+        content: Content<'_>,
+        mapped: Option<&dyn Fn() -> Option<Device>>,
+    ) -> ControlFlow<()> {
         if self.cancelled() {
             return ControlFlow::Break(());
         }
@@ -134,7 +149,12 @@ impl Run<'_, '_> {
                     );
                 } else {
                     if meta.size > self.engine.opts.max_file_size {
+                        self.nest.in_place = mapped.is_some();
                         self.scan_blocks(slot, &meta.path, meta.stream.clone(), reader, Vec::new());
+                        self.nest.in_place = false;
+                        if let (Some(kind), Some(m)) = (self.nest.in_place_kind.take(), mapped) {
+                            self.expand_in_place(slot, &meta.path, &meta.stream, kind, m);
+                        }
                     } else {
                         self.scan_content(slot, &meta.path, meta.stream.clone(), reader, meta.size);
                     }
@@ -143,5 +163,34 @@ impl Run<'_, '_> {
         }
         self.report_progress(slot, &meta.path);
         ControlFlow::Continue(())
+    }
+}
+
+/// The visitor of a volume's main walk: full or quick scan, and for a full scan the mapped
+/// device of a large file, so that a container too large for memory opens in place.
+struct VolumeVisit<'a, 'e, 's> {
+    run: &'a mut Run<'e, 's>,
+    slot: usize,
+    quick: Option<&'a QuickVolume>,
+}
+
+impl Visitor for VolumeVisit<'_, '_, '_> {
+    fn visit(&mut self, meta: &FileMeta, content: Content<'_>) -> ControlFlow<()> {
+        match self.quick {
+            Some(q) => self.run.visit_quick(self.slot, q, meta, content),
+            None => self.run.visit(self.slot, meta, content),
+        }
+    }
+
+    fn visit_mapped(
+        &mut self,
+        meta: &FileMeta,
+        content: Content<'_>,
+        mapped: &dyn Fn() -> Option<Device>,
+    ) -> ControlFlow<()> {
+        match self.quick {
+            Some(q) => self.run.visit_quick(self.slot, q, meta, content),
+            None => self.run.visit_with(self.slot, meta, content, Some(mapped)),
+        }
     }
 }
