@@ -37,7 +37,8 @@ fn variant(h: &[u8]) -> Option<Variant> {
 /// Whether the content starts with a plausible cpio header (the binary magic is two bytes:
 /// the first header must also parse, with a NUL-terminated name).
 pub fn looks_like(data: &[u8]) -> bool {
-    matches!(header(data, 0), Ok(Some(_)))
+    // The magic first: every file is offered here, and a failed parse formats an error.
+    variant(data).is_some() && matches!(header(data, 0), Ok(Some(_)))
 }
 
 struct Header {

@@ -26,21 +26,22 @@ const HEADERS: &[&str] = &[
 /// Whether `data` looks like a mail or a mailbox: by extension, or an mbox `From ` line, or
 /// a first line that is a known header with a MIME or routing header in the first 4 KiB.
 pub fn looks_like(data: &[u8], ext: &str) -> bool {
+    if matches!(ext, "eml" | "mbox" | "mbx" | "mbs") {
+        return true;
+    }
     let head = &data[..data.len().min(4096)];
-    // Every file is sniffed: decide on its first bytes before lower-casing 4 KiB of it.
+    // Every file is offered here: a few byte compares on the first line decide for almost
+    // all of them, before the head is copied and searched (issue 12: that copy, on every
+    // file, cost more than the rule scan of a small file).
     let starts = |h: &str| {
         head.get(..h.len())
             .is_some_and(|p| p.eq_ignore_ascii_case(h.as_bytes()))
     };
-    let mail_ext = matches!(ext, "eml" | "mbox" | "mbx" | "mbs");
-    if !mail_ext && !starts("from ") && !HEADERS.iter().any(|h| starts(h)) {
+    if !starts("from ") && !HEADERS.iter().any(|h| starts(h)) {
         return false;
     }
     let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
     let has = |h: &str| lower.contains(h);
-    if mail_ext {
-        return true;
-    }
     if lower.starts_with("from ") {
         return has("\nfrom:")
             && (has("\ndate:")
@@ -161,5 +162,14 @@ mod tests {
         assert!(looks_like(eml, ""));
         assert!(!looks_like(b"From here on, the notes", ""));
         assert!(looks_like(b"anything", "eml"));
+        // Header names in any case, the mbox line too; text that merely holds headers later
+        // on (not on its first line) is not mail.
+        let upper = b"RECEIVED: x\nFROM: a@b\nMIME-VERSION: 1.0\n\nhi";
+        assert!(looks_like(upper, ""));
+        assert!(looks_like(b"From a@b Mon\nFrom: a\nDate: x\n\nhi", ""));
+        assert!(looks_like(b"FROM a@b Mon\nfrom: a\ndate: x\n\nhi", ""));
+        assert!(!looks_like(b"notes\nFrom: a@b\nMIME-Version: 1.0\n", ""));
+        assert!(!looks_like(b"\xff\xfeFrom: a@b\nMIME-Version: 1.0\n", ""));
+        assert!(!looks_like(b"Fro", ""));
     }
 }
