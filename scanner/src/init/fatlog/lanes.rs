@@ -342,9 +342,7 @@ impl<S: Store> Vol<S> {
             extra -= add;
         }
         let mut out = lane.clone();
-        for gi in 0..lane.groups.len() {
-            let g = &lane.groups[gi];
-            let w = want[gi];
+        for (gi, (g, &w)) in lane.groups.iter().zip(&want).enumerate() {
             if g.len() == w {
                 continue;
             }
