@@ -414,11 +414,16 @@ impl<S: Store> Vol<S> {
         if lanes == 0 || pools + lanes > junction.len() {
             return Ok(None);
         }
-        // Junction clusters: pool heads, then bridges; the rest stays free for taps.
+        // Junction clusters: pool heads, then bridges; the rest stays free for taps. Pool
+        // names go on from those of earlier junctions.
+        let taken: Vec<String> = self.pools()?.into_iter().map(|p| p.name).collect();
+        let mut names = (1..1000)
+            .map(|i| format!("{POOL_PREFIX}{i:02}"))
+            .filter(|n| !taken.contains(n));
         let mut jfree = junction.into_iter();
         let mut lane_sectors = full[1..].iter();
         let mut made = 0;
-        for p in 0..pools {
+        for _ in 0..pools {
             let head = jfree
                 .next()
                 .ok_or_else(|| FatError::Corrupt("junction".into()))?;
@@ -437,7 +442,9 @@ impl<S: Store> Vol<S> {
                 );
                 made += 1;
             }
-            let name = format!("{POOL_PREFIX}{:02}", p + 1);
+            let name = names
+                .next()
+                .ok_or_else(|| FatError::NoToken("no pool name left".into()))?;
             let chain2 = chain.clone();
             self.add_entry(vigie, &name, 0, &mut |v, _| {
                 for w in chain2.windows(2) {
