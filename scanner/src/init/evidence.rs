@@ -6,14 +6,16 @@
 //! memory (bounded by the stick's limits, see `crate::evidence::Limits::stick`) and sends PID 1
 //! one JSON line (the evidence record, status `pending`) followed by the ZIP's bytes. PID 1 adds
 //! that line to the record lines, saves the record as always, and only then adds
-//! `evidence.zip` to the committed scan folder through the crash-safe log writer (one new file
-//! under an existing directory). A full log partition (or any write failure) stops the
+//! `evidence.zip` to the committed scan folder through the folder's tap (the lanes of
+//! `fatlog`: no power cut can damage the volume), or the ordered writer when the lanes cannot
+//! take it (note `unprotected`). A full log partition (or any write failure) stops the
 //! evidence only: the record is already on the stick, and a last evidence line saying
 //! `not_saved` / `log_full` is appended to it when there is room for that line.
 
 use std::io::{BufRead, Read, Write};
 
 use super::fatlog::{DosTime, FatError, Node, Store, Vol};
+use super::logpart::tokens::{save_named, Outcome, BIG_TOKEN, SMALL_TOKENS};
 use super::logpart::RECORD_FILE;
 use crate::evidence::{Limits, ZIP_NAME};
 use crate::record::{EvidenceRecord, FindingRecord, Record};
@@ -161,17 +163,28 @@ pub fn save_on<S: Store>(
             return (outcome, None);
         }
     };
+    // Through the scan folder's tap (power-cut safe, see `fatlog`'s `lanes`), else the ordered
+    // writer (`unprotected` in the notes).
+    let mut protected = true;
     let res = vol.find_dir(folder).and_then(|d| {
         let d = d.ok_or_else(|| FatError::NotFound(folder.into()))?;
-        vol.add(d, &Node::File(ZIP_NAME.into(), p.zip.clone()))
-            .map(|_| d)
+        let big = |n: &str| n == BIG_TOKEN;
+        if let Outcome::NoToken(_) = save_named(&mut vol, d, ZIP_NAME, &p.zip, &big)? {
+            vol.add(d, &Node::File(ZIP_NAME.into(), p.zip.clone()))?;
+            protected = false;
+        }
+        Ok(d)
     });
     let dir = match res {
         Ok(d) => {
             outcome.status = "saved".into();
+            if !protected {
+                outcome.notes.push("unprotected".into());
+            }
             Some(d)
         }
         Err(e) => {
+            protected = false;
             outcome.status = "not_saved".into();
             outcome.notes.push(
                 if matches!(e, FatError::Full { .. }) {
@@ -184,11 +197,29 @@ pub fn save_on<S: Store>(
             vol.find_dir(folder).ok().flatten()
         }
     };
-    // The outcome line (without the items, already in the record).
+    // The outcome line (without the items, already in the record): into the last cluster's
+    // slack (one data write, then the size: power-cut safe), else the record rewritten whole
+    // through one of the folder's small tokens and swapped (one sector), else, only when the
+    // ZIP itself went through the ordered writer, an ordered append.
     if let Some(d) = dir {
         if let Ok(Some(rec)) = vol.find(d, RECORD_FILE) {
             let line = format!("{}\n", Record::Evidence(outcome.clone()).to_json_line());
-            let _ = vol.append(&rec, line.as_bytes());
+            let cluster = vol.cluster_size();
+            let used = u64::from(rec.size);
+            let slack = used.div_ceil(cluster) * cluster - used;
+            if used > 0 && line.len() as u64 <= slack {
+                let _ = vol.append(&rec, line.as_bytes());
+            } else if let Ok(mut text) = vol.read_file(&rec) {
+                text.extend_from_slice(line.as_bytes());
+                let second = |n: &str| SMALL_TOKENS.contains(&n);
+                match save_named(&mut vol, d, RECORD_FILE, &text, &second) {
+                    Ok(Outcome::Saved) | Err(_) => {}
+                    Ok(Outcome::NoToken(_)) if !protected => {
+                        let _ = vol.append(&rec, line.as_bytes());
+                    }
+                    Ok(Outcome::NoToken(_)) => {}
+                }
+            }
         }
     }
     (outcome, Some(vol.into_inner()))

@@ -199,11 +199,13 @@ pub fn read_folder(dev: &Path, folder: &str, budget: &mut u64) -> std::io::Resul
 }
 
 /// Writes `files` as new files into [`KEPT_DIR`] of the FAT volume `dev`; an existing file of
-/// the same name is left alone (same version and hash: same content). Uses the log partition's
-/// append-only writer ([`super::fatlog`]): each file is one ordered transaction, so a power cut
-/// loses at most the file being kept, never the volume.
+/// the same name is left alone (same version and hash: same content). Through the prepared
+/// kept-bundle taps (`VIGIE/rules/VGRU..`, see [`super::logpart::tokens`]) no power cut can
+/// damage the volume; without one, the log partition's ordered writer ([`super::fatlog`])
+/// loses at most the file being kept.
 pub fn keep_files(dev: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
     use super::fatlog::{DosTime, FatError, Node, Vol};
+    use super::logpart::tokens::{save_named, Outcome, RULES_TOKEN};
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -220,8 +222,17 @@ pub fn keep_files(dev: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()
         .collect();
     match vol.find_dir(KEPT_DIR).map_err(io)? {
         Some(dir) => {
-            for node in &nodes {
-                match vol.add(dir, node) {
+            // Through a kept-bundle tap (power-cut safe), else the ordered writer.
+            let tap = |n: &str| n.starts_with(RULES_TOKEN);
+            for (name, bytes) in files {
+                if vol.find(dir, name).map_err(io)?.is_some() {
+                    continue;
+                }
+                match save_named(&mut vol, dir, name, bytes, &tap).map_err(io)? {
+                    Outcome::Saved => continue,
+                    Outcome::NoToken(_) => {}
+                }
+                match vol.add(dir, &Node::File(name.clone(), bytes.clone())) {
                     Ok(()) | Err(FatError::Exists(_)) => {}
                     Err(e) => return Err(io(e)),
                 }

@@ -71,7 +71,9 @@ fn the_zip_goes_into_the_committed_scan_folder() {
     let (out, s) = save_on(s, &folder, &p, NOW);
     let img = s.unwrap().img;
     assert_eq!(out.status, "saved");
-    assert!(out.items.is_empty() && out.notes.is_empty());
+    assert!(out.items.is_empty());
+    // A partition without prepared space: the ordered writer, and the outcome says so.
+    assert_eq!(out.notes, ["unprotected"]);
     assert_eq!(
         read(&img, &format!("{folder}/{ZIP_NAME}")).as_deref(),
         Some(&p.zip[..])

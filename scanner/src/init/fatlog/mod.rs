@@ -44,6 +44,7 @@
 //! so a FAT change is one sector write. The ordered writer below stays for what no token can
 //! take (contents over one FAT sector's clusters, kept bundles, evidence, no token left).
 
+mod lanes;
 mod names;
 mod token;
 mod write;
@@ -51,6 +52,7 @@ mod write;
 use std::collections::BTreeMap;
 use std::io;
 
+pub use lanes::POOL_PREFIX;
 pub use names::sfn_checksum;
 use names::short_display;
 pub use token::{Token, ATTR_TOKEN};
@@ -219,6 +221,10 @@ pub struct Vol<S: Store> {
     /// Entries changed in this transaction.
     dirty: BTreeMap<u32, u32>,
     time: DosTime,
+    /// The junction FAT sector taps are laid into (prepare only; see [`lanes`]).
+    junction: Option<u32>,
+    /// First cluster of the last region laid (prepare only; see `token`'s `Beside`).
+    last_region: Option<u32>,
 }
 
 fn le16(b: &[u8], o: usize) -> u16 {
@@ -303,6 +309,8 @@ impl<S: Store> Vol<S> {
             fat,
             dirty: BTreeMap::new(),
             time,
+            junction: None,
+            last_region: None,
         };
         if write && fsinfo > 0 && fsinfo < rsvd {
             let mut fi = vec![0u8; bps as usize];
@@ -330,6 +338,11 @@ impl<S: Store> Vol<S> {
     /// Cluster size in bytes.
     pub fn cluster_size(&self) -> u64 {
         self.cluster
+    }
+
+    /// Clusters whose FAT entries share one FAT sector.
+    pub fn per_sector_clusters(&self) -> u64 {
+        self.bps / 4
     }
 
     /// Free clusters.

@@ -199,6 +199,25 @@ impl<S: Store> Vol<S> {
         Ok(tok)
     }
 
+    /// Fills any token: a tap through its lanes ([`Vol::fill_tap`]), any other within its FAT
+    /// sector ([`Vol::fill_token`]).
+    pub fn fill_any(&mut self, parent: u32, tok: &Entry, data: &[u8]) -> R<Entry> {
+        if self.is_tap(tok)? {
+            self.fill_tap(parent, tok, data)
+        } else {
+            self.fill_token(parent, tok, data)
+        }
+    }
+
+    /// What any token can hold, in bytes (see [`Vol::fill_any`]).
+    pub fn capacity_any(&mut self, tok: &Entry) -> R<u64> {
+        if self.is_tap(tok)? {
+            self.tap_capacity(tok)
+        } else {
+            Ok(self.token_capacity(tok))
+        }
+    }
+
     /// Names the entry `e` of folder `dir` `name` with attributes `attr`, in one sector write:
     /// the long-name slots go into the deleted slots just before it in its sector. Fails with
     /// [`FatError::NoToken`] (nothing written) when there are not enough of them.
@@ -240,6 +259,37 @@ impl<S: Store> Vol<S> {
         // Keep the entry's creation time, take the new write time.
         let short_at = o + bytes.len() - 32;
         self.stamp(&mut buf[short_at..short_at + 32]);
+        self.s.write_at(sector, &buf)?;
+        self.s.barrier()?;
+        Ok(())
+    }
+
+    /// Turns the named file `e` of folder `dir` back into a spent token `short` (8.3, hidden,
+    /// system, same chain and size) in one sector write: its long-name slots, which
+    /// [`Vol::rename`] put just before it in its sector, become deleted slots again.
+    pub fn unname(&mut self, dir: u32, e: &Entry, short: &str) -> R<()> {
+        let raw = short_of(short)?;
+        let slots = self.slots(dir)?;
+        let Some(idx) = slots.iter().position(|(p, _)| *p == e.pos) else {
+            return Err(FatError::NotFound(e.name.clone()));
+        };
+        let sector = e.pos / self.bps * self.bps;
+        let mut buf = vec![0u8; self.bps as usize];
+        self.s.read_at(sector, &mut buf)?;
+        let sum = super::sfn_checksum(&e.short);
+        let mut i = idx;
+        while i > 0 {
+            i -= 1;
+            let (p, s) = &slots[i];
+            if *p < sector || s[11] != super::ATTR_LFN || s[13] != sum || s[0] == 0xE5 {
+                break;
+            }
+            buf[(*p - sector) as usize] = 0xE5;
+        }
+        let o = (e.pos - sector) as usize;
+        buf[o..o + 11].copy_from_slice(&raw);
+        buf[o + 11] = ATTR_ARCHIVE | ATTR_TOKEN;
+        buf[o + 12] = 0;
         self.s.write_at(sector, &buf)?;
         self.s.barrier()?;
         Ok(())
@@ -298,6 +348,7 @@ impl<S: Store> Vol<S> {
                 if let Some(&l) = got.last() {
                     self.set(l, EOC);
                 }
+                self.last_region = got.first().copied();
                 return Ok(got);
             }
             s += 1;
@@ -308,6 +359,23 @@ impl<S: Store> Vol<S> {
             need: u64::from(per),
             free,
         })
+    }
+
+    /// One free cluster in the FAT sector of the last region laid ([`Token::Beside`]).
+    fn alloc_beside(&mut self) -> R<u32> {
+        let Some(r) = self.last_region else {
+            return Ok(self.alloc(1)?[0]);
+        };
+        match self
+            .fat_sector_range(r)
+            .find(|&c| self.fat[c as usize] == 0)
+        {
+            Some(c) => {
+                self.set(c, EOC);
+                Ok(c)
+            }
+            None => Ok(self.alloc(1)?[0]),
+        }
     }
 
     /// The zeroed body of a new token folder: `.` and `..` (its `..` names `parent`).
@@ -329,6 +397,18 @@ impl<S: Store> Vol<S> {
                 self.write_chain(&chain, &body)?;
                 Ok(self
                     .short_entry(short, ATTR_DIR | ATTR_TOKEN, chain[0], 0)
+                    .to_vec())
+            }
+            Token::Small(_) | Token::Tap(_) | Token::Beside(_) => {
+                let first = match t {
+                    Token::Tap(_) => self.alloc_tap()?,
+                    Token::Beside(_) => self.alloc_beside()?,
+                    _ => self.alloc(1)?[0],
+                };
+                let body = self.token_body(first, parent);
+                self.write_chain(&[first], &body)?;
+                Ok(self
+                    .short_entry(short, ATTR_DIR | ATTR_TOKEN, first, 0)
                     .to_vec())
             }
             Token::Holder(_, kids) => {
@@ -374,13 +454,25 @@ pub enum Token {
     /// A hidden one-cluster folder holding tokens, each after `room` deleted slots (the
     /// long-name slots of the name it will get).
     Holder(String, Vec<(usize, Token)>),
+    /// A hidden one-cluster folder anywhere: small contents (a key, a checkpoint), grown
+    /// within its FAT sector's free clusters like a region.
+    Small(String),
+    /// A hidden one-cluster folder in the junction: grows through lanes (see `lanes`).
+    Tap(String),
+    /// A hidden one-cluster folder in the FAT sector of the region laid just before: the two
+    /// share that sector's free clusters (a file rewritten by swaps between them).
+    Beside(String),
 }
 
 impl Token {
     /// The 8.3 name.
     pub fn name(&self) -> &str {
         match self {
-            Token::Region(n) | Token::Holder(n, _) => n,
+            Token::Region(n)
+            | Token::Holder(n, _)
+            | Token::Small(n)
+            | Token::Tap(n)
+            | Token::Beside(n) => n,
         }
     }
 }
@@ -392,7 +484,7 @@ fn deleted() -> [u8; 32] {
 }
 
 /// The raw 8.3 form of an upper-case name without extension or with one.
-fn short_of(name: &str) -> R<[u8; 11]> {
+pub(super) fn short_of(name: &str) -> R<[u8; 11]> {
     let (b, e) = name.split_once('.').unwrap_or((name, ""));
     let ok = |s: &str, n: usize| {
         !s.is_empty()

@@ -209,7 +209,13 @@ impl<S: Store> Vol<S> {
         self.add_entry(dir, t.name(), room, &mut |v, _| v.place_token(t, dir))
     }
 
-    fn add_entry(&mut self, dir: u32, name: &str, room: usize, place: &mut Placer<'_, S>) -> R<()> {
+    pub(super) fn add_entry(
+        &mut self,
+        dir: u32,
+        name: &str,
+        room: usize,
+        place: &mut Placer<'_, S>,
+    ) -> R<()> {
         let slots = self.slots(dir)?;
         let mut taken = Vec::new();
         for (_, e) in &slots {

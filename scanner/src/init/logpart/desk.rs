@@ -71,12 +71,12 @@ pub fn run(args: &LogpartArgs) -> i32 {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let res = Vol::open(At(file, *offset), DosTime::from_unix(now))
-        .and_then(|mut vol| super::tokens::prepare(&mut vol, *tokens));
+        .and_then(|mut vol| super::prepare::prepare(&mut vol, *tokens));
     match res {
         Ok(p) => {
             println!(
-                "logpart prepare: {} scan tokens ({} added), {} index tokens, {} free clusters",
-                p.scan_tokens, p.added, p.index_tokens, p.free_clusters
+                "logpart prepare: {} scan tokens ({} added), {} index tokens, {} KiB of lanes, {} free clusters",
+                p.scan_tokens, p.added, p.index_tokens, p.lane_bytes / 1024, p.free_clusters
             );
             if p.scan_tokens < *tokens {
                 eprintln!(

@@ -5,18 +5,20 @@
 //! partition root (French Excel: `;`, UTF-8 BOM, CRLF, quoted fields, decimal comma).
 //!
 //! Written from userspace through [`super::fatlog`] (never a kernel mount, never `fatfs` as a
-//! writer). Through the tokens the image builder prepared ([`tokens`]) no power cut can leave
-//! a volume `fsck.fat` complains about; without one (none left, a content over 64 KiB) the
-//! ordered writer saves it anyway and the record says so. The folder is committed before the
+//! writer). Through the tokens the image builder prepared ([`tokens`], [`prepare`]) no power
+//! cut can leave a volume `fsck.fat` complains about, whatever the content's size (large ones
+//! through the lanes); without one (none left, no lane room) the ordered writer saves it anyway
+//! and the record says so. The folder is committed before the
 //! index row, so a cut leaves the index at worst missing the newest row.
 //!
 //! Parts: [`naming`] (the folder's name), [`record`] (the JSON Lines record), [`report`] (the
-//! human report), [`index`] (the CSV index), [`save`] (the save), [`tokens`] (the prepared
-//! space), [`desk`] (`scanner logpart prepare`).
+//! human report), [`index`] (the CSV index), [`save`] (the save), [`tokens`] (which prepared
+//! space each save uses), [`prepare`] (laying it down), [`desk`] (`scanner logpart prepare`).
 
 pub mod desk;
 mod index;
 mod naming;
+pub mod prepare;
 mod record;
 mod report;
 mod save;
@@ -30,7 +32,9 @@ pub use index::{index_head, index_row, INDEX_HEADER};
 pub use naming::folder_name;
 pub use record::{merged_host, record_text, summary_of};
 pub use report::human_report;
-pub use save::{save_scan, save_scan_on, set_test_save_delay_ms, unprotected_note};
+pub use save::{
+    save_file, save_file_on, save_scan, save_scan_on, set_test_save_delay_ms, unprotected_note,
+};
 // The text helpers moved down to `crate::text`; kept here for `init`'s callers.
 pub use crate::text::clock::{civil, rfc3339, utc_stamp};
 pub use crate::text::csv::{csv_field, csv_line, decimal_comma};

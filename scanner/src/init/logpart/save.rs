@@ -28,8 +28,10 @@ pub fn save_scan(
     }
 }
 
-/// Reads the pseudonymisation key, creating it (32 random bytes) if missing.
-fn privacy_key<S: Store>(vol: &mut Vol<S>) -> Result<Vec<u8>, SaveError> {
+/// Reads the pseudonymisation key, creating it (32 random bytes) if missing: through the key
+/// token when there is one (power-cut safe), else the ordered writer (`false`: the record
+/// says so).
+fn privacy_key<S: Store>(vol: &mut Vol<S>) -> Result<(Vec<u8>, bool), SaveError> {
     let dir = match vol.find_dir("VIGIE")? {
         Some(d) => d,
         // Someone emptied the stick to make room: make the folder again (one transaction).
@@ -49,16 +51,100 @@ fn privacy_key<S: Store>(vol: &mut Vol<S>) -> Result<Vec<u8>, SaveError> {
             format!("privacy{n}.key")
         };
         match vol.find(dir, &name)? {
-            Some(e) if (16..=4096).contains(&e.size) => return Ok(vol.read_file(&e)?),
+            Some(e) if (16..=4096).contains(&e.size) => return Ok((vol.read_file(&e)?, true)),
             Some(_) => continue,
             None => {
                 let key = crate::privacy::new_key();
+                let via = tokens::save_named(vol, dir, &name, &key, &|t| t == tokens::KEY_TOKEN)?;
+                if let tokens::Outcome::Saved = via {
+                    return Ok((key, true));
+                }
                 vol.add(dir, &Node::File(name, key.clone()))?;
-                return Ok(key);
+                return Ok((key, false));
             }
         }
     }
     Err(FatError::Corrupt("no usable privacy key file in VIGIE".into()).into())
+}
+
+/// Opens the log partition device read-write and saves (or rewrites) the small file `name` in
+/// the scan folder `VIGIE/scans/<folder>` (see [`save_file_on`]).
+pub fn save_file(
+    dev: &Path,
+    folder: &str,
+    name: &str,
+    data: &[u8],
+    now: u64,
+) -> Result<bool, SaveError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dev)
+        .map_err(SaveError::Open)?;
+    match SAVE_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => save_file_on(file, folder, name, data, now).map(|(p, _)| p),
+        ms => save_file_on(Slow(file, ms), folder, name, data, now).map(|(p, _)| p),
+    }
+}
+
+/// Saves (or rewrites, any number of times) the small file `name` (a few KiB: up to the free
+/// clusters of its token's FAT sector) in the scan folder `VIGIE/scans/<folder>` through the
+/// folder's two small tokens: power-cut safe, no token spent per rewrite. A folder that does
+/// not exist yet is opened from a fresh scan token (the scan's [`save_scan`] with the same
+/// folder name then fills it). Returns whether it went through a token (`true`); a new file
+/// with no token left is saved by the ordered writer (`false`); a rewrite with no token is
+/// [`SaveError::Fat`] with [`FatError::NoToken`] (nothing written).
+pub fn save_file_on<S: Store>(
+    store: S,
+    folder: &str,
+    name: &str,
+    data: &[u8],
+    now: u64,
+) -> Result<(bool, S), SaveError> {
+    let mut vol = Vol::open(store, DosTime::from_unix(now))?;
+    let scans = scans_dir(&mut vol)?;
+    match tokens::save_in_scan_folder(&mut vol, scans, folder, name, data)? {
+        tokens::Outcome::Saved => Ok((true, vol.into_inner())),
+        tokens::Outcome::NoToken(why) => {
+            let node = Node::File(name.into(), data.to_vec());
+            match vol.find(scans, folder)? {
+                Some(e) if e.is_dir() && e.start >= 2 => {
+                    if vol.find(e.start, name)?.is_some() {
+                        return Err(SaveError::Fat(FatError::NoToken(why)));
+                    }
+                    vol.add(e.start, &node)?;
+                }
+                Some(_) => return Err(SaveError::Fat(FatError::Exists(folder.into()))),
+                None => vol.add(scans, &Node::Dir(folder.into(), vec![node]))?,
+            }
+            Ok((false, vol.into_inner()))
+        }
+    }
+}
+
+/// `VIGIE/scans`, made again if someone emptied the stick.
+fn scans_dir<S: Store>(vol: &mut Vol<S>) -> Result<u32, SaveError> {
+    if let Some(d) = vol.find_dir(SCANS_DIR)? {
+        return Ok(d);
+    }
+    let root = vol.root();
+    let vigie = match vol.find_dir("VIGIE")? {
+        Some(d) => d,
+        None => {
+            vol.add(
+                root,
+                &Node::Dir("VIGIE".into(), vec![Node::Dir("scans".into(), vec![])]),
+            )?;
+            vol.find_dir("VIGIE")?
+                .ok_or_else(|| FatError::NotFound("VIGIE".into()))?
+        }
+    };
+    if vol.find(vigie, "scans")?.is_none() {
+        vol.add(vigie, &Node::Dir("scans".into(), vec![]))?;
+    }
+    Ok(vol
+        .find_dir(SCANS_DIR)?
+        .ok_or_else(|| FatError::NotFound(SCANS_DIR.into()))?)
 }
 
 /// Saves on any store (a device, an image, a test double): the scan folder, then the index row.
@@ -71,8 +157,10 @@ pub fn save_scan_on<S: Store>(
     let mut vol = Vol::open(store, DosTime::from_unix(opts.now))?;
     let mut host = merged_host(host, lines);
     let mut lines: Vec<String> = lines.to_vec();
+    let mut key_unprotected = false;
     if opts.pseudonymise {
-        let key = privacy_key(&mut vol)?;
+        let (key, safe) = privacy_key(&mut vol)?;
+        key_unprotected = !safe;
         lines = lines
             .iter()
             .map(|l| crate::privacy::pseudonymise_line(l, &key))
@@ -80,28 +168,7 @@ pub fn save_scan_on<S: Store>(
         host.notes.push(crate::privacy::NOTE.into());
         host.pseudonymised = true;
     }
-    let scans = match vol.find_dir(SCANS_DIR)? {
-        Some(d) => d,
-        None => {
-            let root = vol.root();
-            let vigie = match vol.find_dir("VIGIE")? {
-                Some(d) => d,
-                None => {
-                    vol.add(
-                        root,
-                        &Node::Dir("VIGIE".into(), vec![Node::Dir("scans".into(), vec![])]),
-                    )?;
-                    vol.find_dir("VIGIE")?
-                        .ok_or_else(|| FatError::NotFound("VIGIE".into()))?
-                }
-            };
-            if vol.find(vigie, "scans")?.is_none() {
-                vol.add(vigie, &Node::Dir("scans".into(), vec![]))?;
-            }
-            vol.find_dir(SCANS_DIR)?
-                .ok_or_else(|| FatError::NotFound(SCANS_DIR.into()))?
-        }
-    };
+    let scans = scans_dir(&mut vol)?;
     let base = folder_name(&host);
     let existing: Vec<String> = vol
         .list(scans)?
@@ -109,11 +176,17 @@ pub fn save_scan_on<S: Store>(
         .map(|e| e.name.to_ascii_lowercase())
         .collect();
     let mut folder = base.clone();
-    for n in 2..10_000 {
-        if !existing.contains(&folder.to_ascii_lowercase()) {
-            break;
+    // A folder a small file opened for this scan (same name) takes the record.
+    if !tokens::folder_is_open(&mut vol, scans, &base)? {
+        for n in 2..10_000 {
+            if !existing.contains(&folder.to_ascii_lowercase()) {
+                break;
+            }
+            folder = format!("{base}-{n}");
         }
-        folder = format!("{base}-{n}");
+    }
+    if key_unprotected {
+        host.notes.push(unprotected_note("key_no_token"));
     }
     // Through a token when one can take it (no cut can damage the volume); else the ordered
     // writer, and the record says so.
@@ -127,17 +200,22 @@ pub fn save_scan_on<S: Store>(
         tokens::Outcome::Saved => true,
         tokens::Outcome::NoToken(why) => {
             host.notes.push(unprotected_note(&why));
-            let node = Node::Dir(
-                folder.clone(),
-                vec![
-                    Node::File(RECORD_FILE.into(), record_text(&host, &lines).into_bytes()),
-                    Node::File(REPORT_FILE.into(), human_report(&host, &lines).into_bytes()),
-                ],
-            );
-            vol.add(scans, &node)?;
+            let kids = vec![
+                Node::File(RECORD_FILE.into(), record_text(&host, &lines).into_bytes()),
+                Node::File(REPORT_FILE.into(), human_report(&host, &lines).into_bytes()),
+            ];
+            match vol.find(scans, &folder)? {
+                // Opened by a small file: the files go into it.
+                Some(e) if e.is_dir() && e.start >= 2 => {
+                    for k in &kids {
+                        vol.add(e.start, k)?;
+                    }
+                }
+                _ => vol.add(scans, &Node::Dir(folder.clone(), kids))?,
+            }
             false
         }
-    };
+    } && !key_unprotected;
     // The folder is committed: from here a failure only costs the index row.
     let row = index_row(&host, &lines, &folder);
     let root = vol.root();

@@ -14,9 +14,10 @@ use std::process::Command;
 pub(crate) fn prepared_partition(mib: u64, scan_tokens: usize) -> Option<Vec<u8>> {
     let img = partition(mib, 1)?;
     let mut vol = Vol::open(store(img, None), DosTime::from_unix(1_795_876_200)).unwrap();
-    let p = tokens::prepare(&mut vol, scan_tokens).unwrap();
+    let p = super::prepare::prepare(&mut vol, scan_tokens).unwrap();
     assert_eq!(p.scan_tokens, scan_tokens);
-    assert_eq!(p.index_tokens, 2);
+    assert_eq!(p.index_tokens, 4, "{p:?}");
+    assert!(p.lane_bytes > 8 << 20, "{p:?}");
     Some(vol.into_inner().img)
 }
 
