@@ -28,6 +28,7 @@ mod dir;
 mod inode;
 mod journal;
 mod orphans;
+mod reached;
 mod superblock;
 #[cfg(test)]
 mod tests;
@@ -43,7 +44,7 @@ use crate::io::{BlockCache, Device, ReadAt};
 use data::{FileData, Runs};
 use dir::Entry;
 use inode::{Inode, FLAG_ENCRYPT, FLAG_INLINE_DATA};
-use orphans::{InodeSet, SweepCounts};
+use reached::{InodeSet, SweepCounts};
 use superblock::{Superblock, INCOMPAT_RECOVER, SB_AT};
 
 const FS: &str = "ext4";

@@ -484,7 +484,7 @@ fn oracle_journal_is_replayed_in_memory() {
         info: VolumeInfo::default(),
         aliases: Vec::new(),
         seeks: SeekFigure::default(),
-        sweep: orphans::SweepCounts::default(),
+        sweep: reached::SweepCounts::default(),
         reached_bytes: 0,
         sweep_time: std::time::Duration::ZERO,
     };
@@ -812,7 +812,7 @@ fn unlinked_inodes_are_found_by_the_bitmap_sweep() {
     // The plain image: nothing found, no note (the differential is unchanged).
     let mut w = open_path(plain.path()).unwrap();
     let walk = collect(&mut w, u64::MAX);
-    assert_eq!(*w.sweep_counts(), orphans::SweepCounts::default());
+    assert_eq!(*w.sweep_counts(), reached::SweepCounts::default());
     assert!(w.info().notes.is_empty(), "{:?}", w.info());
     assert_eq!(data_only(&walk).len(), 5);
     let mut w = open_path(img.path()).unwrap();
