@@ -113,8 +113,9 @@ def typed(text):
     return out
 
 
-def start_scan(mon):
-    """Welcome -> machine -> options (an asset tag typed) -> scan started."""
+def start_scan(mon, outdir=None, quick=False):
+    """Welcome -> machine -> options (an asset tag typed; with `quick`, the quick scan chosen
+    on the options screen's first row and the screen shot) -> scan started."""
     mon.wait("Bienvenue")
     mon.wait("version", 600)
     time.sleep(2)
@@ -123,7 +124,13 @@ def start_scan(mon):
     time.sleep(2)
     mon.keys("ret")
     mon.wait("Lancer l'analyse")
-    mon.keys("up", *typed("POSTE URGENCES"))
+    if quick:
+        # From the Start row: up to the kind row (kind, mode, asset tag, start), switch it.
+        mon.keys("up", "up", "up", "right", "down", "down", *typed("POSTE URGENCES"))
+        time.sleep(1)
+        mon.shot(outdir, "options-quick")
+    else:
+        mon.keys("up", *typed("POSTE URGENCES"))
     mon.keys("ret", "ret")
 
 
@@ -166,20 +173,8 @@ def infected(mon, outdir):
 
 
 def quick(mon, outdir):
-    """The quick scan (issue 14): chosen on the options screen's first row, blue verdict."""
-    mon.wait("Bienvenue")
-    mon.wait("version", 600)
-    time.sleep(2)
-    mon.keys("ret")
-    mon.wait("Cette machine", 120)
-    time.sleep(2)
-    mon.keys("ret")
-    mon.wait("Lancer l'analyse")
-    # From the Start row: up to the kind row (kind, mode, asset tag, start), switch it.
-    mon.keys("up", "up", "up", "right", "down", "down", *typed("POSTE URGENCES"))
-    time.sleep(1)
-    mon.shot(outdir, "options-quick")
-    mon.keys("ret", "ret")
+    """The quick scan (issue 14): chosen on the options screen, its blue verdict."""
+    start_scan(mon, outdir, quick=True)
     mon.wait("analyse rapide", 900)
     time.sleep(2)
     mon.shot(outdir, "verdict-quick")
