@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::vdisk::{self, VdiskError};
 use super::{member_name, ContainerError, Kind, MemberMeta, MemberVisitor, Members};
 use crate::disk::table::read_partition_table;
-use crate::fs::{guard, Content, FileMeta, FsError, Walker};
+use crate::fs::{guard, Content, FileMeta};
 use crate::io::{Device, MemDevice, ReadAt, Slice};
 use crate::record::{FsKind, TableKind};
 
@@ -77,20 +77,6 @@ pub fn open_device(file: Device) -> Result<DiskImage, ContainerError> {
     })
 }
 
-fn walker(fs: FsKind, dev: Device) -> Result<Box<dyn Walker>, FsError> {
-    Ok(match fs {
-        FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32 => Box::new(crate::fs::fat::open(dev)?),
-        FsKind::Ntfs => Box::new(crate::fs::ntfs::open(dev)?),
-        FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4 => Box::new(crate::fs::ext4::open(dev)?),
-        other => {
-            return Err(FsError::Unsupported {
-                fs: other.as_str(),
-                reason: "no reader".into(),
-            })
-        }
-    })
-}
-
 impl Members for DiskImage {
     fn notes(&self) -> Vec<String> {
         self.notes.clone()
@@ -125,7 +111,7 @@ impl Members for DiskImage {
             if matches!(fs, FsKind::Unknown | FsKind::Swap) && is_blank(dev.as_ref()) {
                 continue;
             }
-            let mut w = match guard(|| walker(fs, dev)) {
+            let mut w = match guard(|| crate::fs::open::walker(fs, dev)) {
                 Ok(Ok(w)) => w,
                 Ok(Err(e)) => {
                     unreadable.push(format!("{prefix}{}: {e}", fs.as_str()));
@@ -174,5 +160,37 @@ fn is_blank(dev: &dyn ReadAt) -> bool {
     match dev.read_at(0, &mut head) {
         Ok(n) => head[..n].iter().all(|&b| b == 0),
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ops::ControlFlow;
+    use std::sync::OnceLock;
+
+    use super::super::{open, sniff, Kind, MemberMeta};
+    use crate::fs::Content;
+
+    /// A bare exFAT filesystem found as a `.img` file (the image of a USB stick) is opened like
+    /// any other filesystem: its files are members. (This module once had its own list of
+    /// readers, without exFAT: the image was then read as no filesystem at all.)
+    #[test]
+    fn a_bare_exfat_image_is_opened_and_its_files_are_members() {
+        static ONCE: OnceLock<()> = OnceLock::new();
+        let dir = crate::fs::fat::tests::images("exfat.sh", &ONCE);
+        let data = std::fs::read(dir.join("exfat.img")).unwrap();
+        let kind = sniff(&data, "stick.img").expect("recognised as a disk image");
+        assert_eq!(kind, Kind::DiskImage);
+        let mut members = open(kind, &data, "stick.img").unwrap();
+        let mut names = Vec::new();
+        let mut visit = |m: &MemberMeta, c: Content<'_>| {
+            if matches!(c, Content::Data(_)) {
+                names.push(m.name.clone());
+            }
+            ControlFlow::Continue(())
+        };
+        members.for_each(&mut visit).unwrap();
+        assert!(names.iter().any(|n| n == "eicar.com"), "{names:?}");
+        assert!(names.len() > 10, "{names:?}");
     }
 }

@@ -19,6 +19,7 @@ pub mod ext4;
 pub mod fat;
 pub mod lznt1;
 pub mod ntfs;
+pub mod open;
 
 use std::fmt;
 use std::io::Read;

@@ -41,8 +41,9 @@ mod readers;
 mod results;
 mod walk;
 
+use crate::fs::open::walker as open_walker;
 use content::read_up_to;
-use readers::{negligible, open_walker};
+use readers::negligible;
 
 /// Size of the disk-level boot area scanned as `<mbr>`.
 const BOOT_AREA: u64 = 1024 * 1024;

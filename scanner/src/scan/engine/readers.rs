@@ -1,26 +1,9 @@
-//! Which reader a detected volume gets, and whether a volume no reader takes holds anything
-//! worth scanning (a leaf: the volume sequence and the walk both ask it).
+//! Whether a volume no reader takes holds anything worth scanning (a leaf: the volume sequence
+//! and the walk both ask it; which reader a volume gets is `fs::open`).
 
 use crate::disk::table::{Partition, PartitionType};
-use crate::fs::{FsError, Walker};
 use crate::io::{Device, ReadAt};
 use crate::record::FsKind;
-
-/// Opens the reader for a detected filesystem.
-pub(super) fn open_walker(fs: FsKind, dev: Device) -> Result<Box<dyn Walker>, FsError> {
-    Ok(match fs {
-        FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32 => Box::new(crate::fs::fat::open(dev)?),
-        FsKind::Exfat => Box::new(crate::fs::exfat::open(dev)?),
-        FsKind::Ntfs => Box::new(crate::fs::ntfs::open(dev)?),
-        FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4 => Box::new(crate::fs::ext4::open(dev)?),
-        other => {
-            return Err(FsError::Unsupported {
-                fs: other.as_str(),
-                reason: "no reader".into(),
-            });
-        }
-    })
-}
 
 /// GPT type of the Microsoft reserved partition (never holds a filesystem).
 const GPT_MSR: &str = "e3c9e316-0b5c-4db8-817d-f92df00215ae";
