@@ -78,6 +78,12 @@ pub fn ask_size(tty: &File) -> Option<(u16, u16)> {
     let saved = termios::tcgetattr(tty).ok()?;
     let mut raw = saved.clone();
     termios::cfmakeraw(&mut raw);
+    // Reads never block (VMIN = VTIME = 0): `poll` saying "readable" is no promise when
+    // another reader of the same tty (the UI child still exiting, when PID 1 asks) takes the
+    // bytes first, and a blocking read there would hang PID 1 for good. The deadline bounds
+    // the loop.
+    raw.control_chars[termios::SpecialCharacterIndices::VMIN as usize] = 0;
+    raw.control_chars[termios::SpecialCharacterIndices::VTIME as usize] = 0;
     termios::tcsetattr(tty, termios::SetArg::TCSANOW, &raw).ok()?;
     let mut out = tty;
     let _ = out.write_all(b"\x1b7\x1b[999;999H\x1b[6n\x1b8");
@@ -101,7 +107,9 @@ pub fn ask_size(tty: &File) -> Option<(u16, u16)> {
         }
         let mut b = [0u8; 16];
         match (&*tty).read(&mut b) {
-            Ok(0) | Err(_) => break,
+            // Nothing there after all (taken by another reader): wait on, until the deadline.
+            Ok(0) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Err(_) => break,
             Ok(k) => answer.extend_from_slice(&b[..k]),
         }
     }
