@@ -195,6 +195,18 @@ impl<S: Store> Vol<S> {
         }
     }
 
+    /// The folder `name` at the root, made (empty, one transaction) when it is missing:
+    /// someone may have emptied the stick to make room.
+    pub fn root_dir(&mut self, name: &str) -> R<u32> {
+        if let Some(d) = self.find_dir(name)? {
+            return Ok(d);
+        }
+        let root = self.root();
+        self.add(root, &Node::Dir(name.into(), Vec::new()))?;
+        self.find_dir(name)?
+            .ok_or_else(|| FatError::NotFound(name.into()))
+    }
+
     /// Adds `node` (a file, or a folder tree) under folder `dir`, in the order described in
     /// the module comment. Fails with `Exists` if the name is taken.
     pub fn add(&mut self, dir: u32, node: &Node) -> R<()> {

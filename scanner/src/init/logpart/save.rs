@@ -32,16 +32,7 @@ pub fn save_scan(
 /// token when there is one (power-cut safe), else the ordered writer (`false`: the record
 /// says so).
 fn privacy_key<S: Store>(vol: &mut Vol<S>) -> Result<(Vec<u8>, bool), SaveError> {
-    let dir = match vol.find_dir("VIGIE")? {
-        Some(d) => d,
-        // Someone emptied the stick to make room: make the folder again (one transaction).
-        None => {
-            let root = vol.root();
-            vol.add(root, &Node::Dir("VIGIE".into(), Vec::new()))?;
-            vol.find_dir("VIGIE")?
-                .ok_or_else(|| FatError::NotFound("VIGIE".into()))?
-        }
-    };
+    let dir = vol.root_dir("VIGIE")?;
     // `privacy.key`; if it is damaged (never rewritten: new files only), the next free name, so
     // the record is still saved, pseudonymised (with a new key: new pseudonyms from then on).
     for n in 0..10 {

@@ -110,15 +110,7 @@ pub fn append_on<S: super::fatlog::Store>(
     now: u64,
 ) -> Result<S, super::fatlog::FatError> {
     let mut vol = Vol::open(store, DosTime::from_unix(now))?;
-    let dir = match vol.find_dir("VIGIE")? {
-        Some(d) => d,
-        None => {
-            let root = vol.root();
-            vol.add(root, &Node::Dir("VIGIE".into(), Vec::new()))?;
-            vol.find_dir("VIGIE")?
-                .ok_or_else(|| super::fatlog::FatError::NotFound("VIGIE".into()))?
-        }
-    };
+    let dir = vol.root_dir("VIGIE")?;
     match vol.find(dir, FILE)? {
         Some(e) if !e.is_dir() => vol.append(&e, text.as_bytes())?,
         Some(_) => {
