@@ -10,8 +10,9 @@
 //! through yara-x's block scanner in overlapping blocks instead of being loaded whole.
 //!
 //! This file holds the options, the engine and the per-disk and per-volume sequence; the
-//! rest is in `engine/`: `walk` (a volume's walk and the file visitor), `readers` (which reader a volume gets), `content` (reading
-//! a content whole or in blocks), `results` (worker results, budget, summary), `members`
+//! rest is in `engine/`: `walk` (a volume's walk and the file visitor), `readers` (which
+//! reader a volume gets), `content` (reading a content whole or in blocks), `batch` (jobs sent
+//! to the workers in batches), `results` (worker results, budget, summary), `members`
 //! (containers), `quick` (the quick scan).
 
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ use crate::record::{
 };
 use crate::sink::{Progress, Sink};
 
+mod batch;
 mod content;
 mod members;
 mod quick;
@@ -263,8 +265,10 @@ impl Engine {
         let started = Instant::now();
         let threads = self.threads();
         std::thread::scope(|scope| {
-            let (job_tx, job_rx) = bounded::<Job>(threads * 2);
-            let (done_tx, done_rx) = unbounded::<Done>();
+            // In batches (see `engine/batch.rs`): at most one waiting per worker, besides the
+            // one each is scanning.
+            let (job_tx, job_rx) = bounded::<Vec<Job>>(threads);
+            let (done_tx, done_rx) = unbounded::<Vec<Done>>();
             for _ in 0..threads {
                 let (rx, tx) = (job_rx.clone(), done_tx.clone());
                 let (rules, iocs, timeout) = (&self.rules.rules, &self.iocs, self.opts.timeout);
@@ -359,8 +363,9 @@ struct Run<'e, 's> {
     engine: &'e Engine,
     sink: &'s mut dyn Sink,
     cancel: &'s AtomicBool,
-    jobs: Option<Sender<Job>>,
-    done: Receiver<Done>,
+    jobs: Option<Sender<Vec<Job>>>,
+    done: Receiver<Vec<Done>>,
+    batch: batch::Batch,
     slots: Vec<Slot>,
     in_flight: usize,
     in_flight_bytes: u64,
@@ -381,8 +386,8 @@ impl<'e, 's> Run<'e, 's> {
         engine: &'e Engine,
         sink: &'s mut dyn Sink,
         cancel: &'s AtomicBool,
-        jobs: Sender<Job>,
-        done: Receiver<Done>,
+        jobs: Sender<Vec<Job>>,
+        done: Receiver<Vec<Done>>,
         threads: usize,
     ) -> Self {
         let limit = engine.opts.max_file_size.max(1);
@@ -392,6 +397,7 @@ impl<'e, 's> Run<'e, 's> {
             cancel,
             jobs: Some(jobs),
             done,
+            batch: batch::Batch::default(),
             slots: Vec::new(),
             in_flight: 0,
             in_flight_bytes: 0,

@@ -62,20 +62,7 @@ impl Run<'_, '_> {
             windows: self.slots[slot].windows,
             member,
         };
-        if let Some(tx) = &self.jobs {
-            if let Err(e) = tx.send(job) {
-                // Every worker is gone (cannot happen unless they all panicked): account here.
-                let job = e.into_inner();
-                self.in_flight -= 1;
-                self.in_flight_bytes -= job.data.len() as u64;
-                self.slots[slot].pending -= 1;
-                self.slots[slot].account(
-                    &job.path,
-                    &Outcome::Error("no scan worker left".into()),
-                    0,
-                );
-            }
-        }
+        self.queue(job);
     }
 
     /// Blocks mode: overlapping blocks through yara-x's block scanner on this thread.
@@ -89,6 +76,8 @@ impl Run<'_, '_> {
         reader: &mut dyn Read,
         prefix: Vec<u8>,
     ) {
+        // This thread is busy with the file for a while: the workers get what is queued.
+        self.flush();
         let rules = &self.engine.rules.rules;
         let timeout = self.engine.opts.timeout;
         let mut scanner = self.blocks.take().unwrap_or_else(|| {

@@ -10,6 +10,31 @@ use crate::scan::worker::{Done, Outcome};
 
 impl Run<'_, '_> {
     pub(super) fn complete(&mut self, done: Done) {
+        if !done.hits.is_empty() || done.ioc.is_some() {
+            self.record_findings(&done);
+        }
+        let slot = &mut self.slots[done.slot];
+        if done.member.is_some() {
+            slot.account_member(&done.outcome, done.bytes);
+        } else {
+            slot.account(&done.path, &done.outcome, done.bytes);
+        }
+        if slot.counts_files {
+            self.progress.files += 1;
+            self.progress.bytes += done.bytes;
+            if done.outcome != Outcome::Scanned {
+                self.progress.skipped += 1;
+            }
+        }
+        let mut data = done.data;
+        if self.pool.len() < POOL && data.capacity() <= POOL_BUFFER_MAX {
+            data.clear();
+            self.pool.push(data);
+        }
+    }
+
+    /// The finding records of one finished job (rule matches, then the hash indicator).
+    fn record_findings(&mut self, done: &Done) {
         let slot = &self.slots[done.slot];
         let (disk, volume) = (slot.disk.clone(), slot.volume);
         let digest = done.sha256.map(|d| hex(&d)).unwrap_or_default();
@@ -51,35 +76,23 @@ impl Run<'_, '_> {
             self.progress.findings = self.findings;
             self.sink.record(&Record::Finding(f));
         }
-        let slot = &mut self.slots[done.slot];
-        if done.member.is_some() {
-            slot.account_member(&done.outcome, done.bytes);
-        } else {
-            slot.account(&done.path, &done.outcome, done.bytes);
-        }
-        if slot.counts_files {
-            self.progress.files += 1;
-            self.progress.bytes += done.bytes;
-            if done.outcome != Outcome::Scanned {
-                self.progress.skipped += 1;
-            }
-        }
-        let mut data = done.data;
-        if self.pool.len() < POOL && data.capacity() <= POOL_BUFFER_MAX {
-            data.clear();
-            self.pool.push(data);
-        }
     }
 
     /// Handles one worker result (blocking when `block`), or all that are ready.
+    /// Before blocking, the queued batch is sent: the wait may be for one of its jobs.
     pub(super) fn drain(&mut self, block: bool) {
         if block && self.in_flight > 0 {
-            if let Ok(d) = self.done.recv() {
-                self.finish_job(d);
+            self.flush();
+            if let Ok(batch) = self.done.recv() {
+                for d in batch {
+                    self.finish_job(d);
+                }
             }
         }
-        while let Ok(d) = self.done.try_recv() {
-            self.finish_job(d);
+        while let Ok(batch) = self.done.try_recv() {
+            for d in batch {
+                self.finish_job(d);
+            }
         }
     }
 
