@@ -14,7 +14,8 @@
 #   - scaling: one directory of 1,000 and of 50,000 files on each filesystem, time per file;
 #   - containers (issue 13): default vs --no-containers on the same images (they hold no
 #     container: the default must cost no more than --no-containers);
-#   - seek figure (ext4): backward jumps between files, directory-entry order vs the order read.
+#   - seek figures: ext4 (backward jumps between files, directory-entry order vs the order read)
+#     and NTFS ($MFT record order vs the order read vs each directory sorted by first cluster).
 need_tools mkfs.fat mcopy mkntfs ntfs-3g mke2fs e2fsck python3 flock
 [ -x /usr/bin/time ] || die "/usr/bin/time missing (Debian package time)"
 [ "$(id -u)" = 0 ] || die "needs root for the ntfs-3g FUSE mount"
@@ -245,6 +246,9 @@ for k in ext4-htree ext4-linear; do
 		grep '^seek figure') || log "seek figure of $k: cargo test failed"
 done
 echo
-echo "(NTFS: no seek figure, the NTFS reader has no reading-order instrumentation yet)"
+echo "Seek figure (NTFS; backward jumps between files' first clusters: \$MFT record order, the order"
+echo "read, and each directory sorted by first cluster)"
+(cd "$ROOT" && VIGIE_SEEK_IMAGE=$SB/ntfs.img cargo test -q -p scanner --test ntfs_seek -- --ignored --nocapture 2>/dev/null |
+	grep '^seek figure') || log "seek figure of ntfs: cargo test failed"
 echo
 echo "Raw figures: $res${sres:+ $sres} $cres"
