@@ -206,6 +206,7 @@ fn report_merges_5000_records_from_3_sticks() {
                 &vigie::init::logpart::SaveOptions {
                     pseudonymise: false,
                     now: 1_795_876_200,
+                    folder: None,
                 },
             )
             .unwrap();

@@ -104,11 +104,11 @@ pub(super) fn interactive(b: &mut Boot) -> Result<(), String> {
     for l in reader.lines() {
         let Ok(l) = l else { break };
         if l == SCAN_FULL {
-            cp.begin(&resume::new_head(&b.host, volumes_to_scan(b), now_secs()));
+            cp.begin(&b.host, volumes_to_scan(b), now_secs());
             continue;
         }
-        if l == SCAN_RESUME && earlier.is_some() {
-            cp.resume();
+        if let (SCAN_RESUME, Some(c)) = (l.as_str(), &earlier) {
+            cp.resume(c, &b.host, now_secs());
             resuming = true;
             continue;
         }
@@ -123,12 +123,10 @@ pub(super) fn interactive(b: &mut Boot) -> Result<(), String> {
                     }
                     _ => kept.lines.clone(),
                 };
-                let r = save_record(b, &h, &lines);
-                // Only a scan that ran to its end closes its checkpoint (Esc keeps it).
+                // Only a scan that ran to its end closes its checkpoint, its record going
+                // into the checkpoint's folder (Esc keeps it open).
                 let ended = logpart::summary_of(&lines).is_some_and(|s| !s.cancelled);
-                if r.is_ok() && ended {
-                    cp.end(&b.host.scan_id);
-                }
+                let r = save_record(b, &h, &lines, cp.folder().filter(|_| ended));
                 let answer = match &r {
                     Ok(p) => format!("{REPLY_OK}{p}\n"),
                     Err(e) => format!("{REPLY_ERR}{e}\n"),
@@ -185,7 +183,7 @@ pub(super) fn interactive(b: &mut Boot) -> Result<(), String> {
             ));
             h.notes.extend(kept.note());
             b.verdict = Some(close_summary(&mut lines, 1));
-            save_record(b, &h, &lines)
+            save_record(b, &h, &lines, None)
         }
     };
     b.records = lines;

@@ -265,12 +265,10 @@ fn step_scan(b: &mut Boot) -> Result<(), String> {
     let mut cp = resume::Checkpointer::new(b.stick.clone(), b.cmdline.test_volume_delay_ms);
     match &earlier {
         Some(c) => {
-            cp.resume();
+            cp.resume(c, &b.host, now_secs());
             b.host.resumed = resume::merge::resumed(c);
         }
-        None if !b.cmdline.quick => {
-            cp.begin(&resume::new_head(&b.host, volumes_to_scan(b), now_secs()))
-        }
+        None if !b.cmdline.quick => cp.begin(&b.host, volumes_to_scan(b), now_secs()),
         None => {}
     }
     let skip = earlier.as_ref().map(|c| c.skip_keys()).unwrap_or_default();

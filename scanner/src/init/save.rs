@@ -11,19 +11,26 @@ pub(super) fn step_write(b: &mut Boot) -> Result<(), String> {
     if b.records.is_empty() || !b.cmdline.auto {
         return Ok(());
     }
-    let saved = save_record(b, &b.host, &b.records).map(|_| ());
-    // Only a scan that ran to its end closes its checkpoint; a cut one stays resumable.
-    if let (Ok(()), true, Some(cp)) = (&saved, b.completed, b.checkpoint.as_mut()) {
-        cp.end(&b.host.scan_id);
-    }
-    saved
+    // Only a scan that ran to its end closes its checkpoint (its record goes into the
+    // checkpoint's folder); a cut one stays resumable.
+    let into = match (b.completed, &b.checkpoint) {
+        (true, Some(cp)) => cp.folder().map(String::from),
+        _ => None,
+    };
+    save_record(b, &b.host, &b.records, into.as_deref()).map(|_| ())
 }
 
 /// The one writer of the log partition (see `logpart::save_scan`: a folder per scan with the
 /// record, the human report and an index row). Returns where the record went (shown on screen).
 /// Used by the unattended path, the interactive path (on the UI child's request) and the crash
-/// path; a full partition is an error the caller shows next to the verdict.
-pub(super) fn save_record(b: &Boot, host: &HostRecord, lines: &[String]) -> Result<String, String> {
+/// path; a full partition is an error the caller shows next to the verdict. `into`: the folder
+/// of the scan's checkpoint, when the scan ran to its end (see `logpart::SaveOptions::folder`).
+pub(super) fn save_record(
+    b: &Boot,
+    host: &HostRecord,
+    lines: &[String],
+    into: Option<&str>,
+) -> Result<String, String> {
     let Some((disk, part)) = &b.stick else {
         return Err("stick not identified: record not saved".into());
     };
@@ -64,6 +71,7 @@ pub(super) fn save_record(b: &Boot, host: &HostRecord, lines: &[String]) -> Resu
     let opts = logpart::SaveOptions {
         pseudonymise: b.cmdline.pseudonymise,
         now: now_secs(),
+        folder: into.map(String::from),
     };
     logpart::set_test_save_delay_ms(b.cmdline.test_save_delay_ms);
     say("  saving record");

@@ -41,6 +41,7 @@ fn save_record(img: Vec<u8>, lines: &[String], p: &Prepared) -> (CutStore, Strin
     let opts = SaveOptions {
         pseudonymise: false,
         now: NOW,
+        folder: None,
     };
     let (saved, s) = save_scan_on(store(img), &sample_host(1), &all, &opts).unwrap();
     (s, saved.folder)

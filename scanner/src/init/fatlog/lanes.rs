@@ -33,7 +33,7 @@
 //! desk runs `scanner logpart prepare` again.
 
 use super::{Entry, ATTR_TOKEN};
-use super::{FatError, Store, Vol, ATTR_ARCHIVE, ATTR_DIR, EOC, R};
+use super::{FatError, Store, Vol, ATTR_DIR, EOC, R};
 
 /// Prefix of the pool folders in `VIGIE`.
 pub const POOL_PREFIX: &str = "VGLN";
@@ -177,8 +177,8 @@ impl<S: Store> Vol<S> {
     /// says; returns it as a hidden file holding `data`, to be committed by [`Vol::rename`] or
     /// [`Vol::swap`]. [`FatError::NoToken`] before any write when the lanes cannot take it.
     pub fn fill_tap(&mut self, parent: u32, tap: &Entry, data: &[u8]) -> R<Entry> {
-        let size = u32::try_from(data.len())
-            .map_err(|_| FatError::NoToken("content over 4 GiB".into()))?;
+        // Refused before any write (the flip would refuse it after the lane work).
+        u32::try_from(data.len()).map_err(|_| FatError::NoToken("content over 4 GiB".into()))?;
         let n = (data.len() as u64).div_ceil(self.cluster).max(1) as usize;
         if !self.is_tap(tap)? {
             return Err(FatError::NoToken(format!("{}: not a tap", tap.name)));
@@ -271,19 +271,8 @@ impl<S: Store> Vol<S> {
                 chain.len()
             )));
         }
-        let t = self.time;
-        self.write_short(tok.pos, |e| {
-            e[11] = ATTR_ARCHIVE | ATTR_TOKEN;
-            e[28..32].copy_from_slice(&size.to_le_bytes());
-            e[22..24].copy_from_slice(&t.time.to_le_bytes());
-            e[24..26].copy_from_slice(&t.date.to_le_bytes());
-        })?;
         // 4. The content.
-        self.write_chain(&chain, data)?;
-        self.s.barrier()?;
-        tok.attr = ATTR_ARCHIVE | ATTR_TOKEN;
-        tok.size = size;
-        Ok(tok)
+        self.flip_and_write(tok, &chain, data)
     }
 
     /// Lengths for the first lanes of `cands` so that they and their bridges hold `want`

@@ -183,16 +183,30 @@ impl<S: Store> Vol<S> {
             self.write_fat()?;
             self.s.barrier()?;
         }
-        // 2. Flip: a hidden file of the content's size (its chain has exactly `n` clusters).
-        let stamp_time = self.time;
+        // 2. Flip (its chain has exactly `n` clusters), 3. the content.
+        self.flip_and_write(tok, &chain, data)
+    }
+
+    /// The last steps of a fill (a region or a tap): the token `tok`, whose chain `chain`
+    /// has exactly the clusters `data` needs, becomes a hidden file of `data`'s size (one
+    /// directory sector), then the content is written into its clusters. Returns it as it now
+    /// is, to be committed by [`Vol::rename`] or [`Vol::swap`].
+    pub(super) fn flip_and_write(
+        &mut self,
+        mut tok: Entry,
+        chain: &[u32],
+        data: &[u8],
+    ) -> R<Entry> {
+        let size = u32::try_from(data.len())
+            .map_err(|_| FatError::NoToken("content over 4 GiB".into()))?;
+        let t = self.time;
         self.write_short(tok.pos, |e| {
             e[11] = ATTR_ARCHIVE | ATTR_TOKEN;
             e[28..32].copy_from_slice(&size.to_le_bytes());
-            e[22..24].copy_from_slice(&stamp_time.time.to_le_bytes());
-            e[24..26].copy_from_slice(&stamp_time.date.to_le_bytes());
+            e[22..24].copy_from_slice(&t.time.to_le_bytes());
+            e[24..26].copy_from_slice(&t.date.to_le_bytes());
         })?;
-        // 3. The content.
-        self.write_chain(&chain, data)?;
+        self.write_chain(chain, data)?;
         self.s.barrier()?;
         tok.attr = ATTR_ARCHIVE | ATTR_TOKEN;
         tok.size = size;
@@ -222,45 +236,66 @@ impl<S: Store> Vol<S> {
     /// the long-name slots go into the deleted slots just before it in its sector. Fails with
     /// [`FatError::NoToken`] (nothing written) when there are not enough of them.
     pub fn rename(&mut self, dir: u32, e: &Entry, name: &str, attr: u8) -> R<()> {
+        self.rename_all(dir, &[(e, name, attr)])
+    }
+
+    /// Names several entries of folder `dir` (each as [`Vol::rename`] does) in ONE sector
+    /// write, so that after a cut all of them or none are named: they must share one directory
+    /// sector. [`FatError::NoToken`] (nothing written) when they do not, or a name has no room.
+    pub fn rename_all(&mut self, dir: u32, items: &[(&Entry, &str, u8)]) -> R<()> {
         let slots = self.slots(dir)?;
-        let Some(idx) = slots.iter().position(|(p, _)| *p == e.pos) else {
-            return Err(FatError::NotFound(e.name.clone()));
-        };
         let mut taken: Vec<[u8; 11]> = Vec::new();
         for (p, s) in &slots {
             if s[0] == 0 {
                 break;
             }
-            if *p != e.pos && s[0] != 0xE5 && s[11] != super::ATTR_LFN {
+            let renamed = items.iter().any(|(e, _, _)| e.pos == *p);
+            if !renamed && s[0] != 0xE5 && s[11] != super::ATTR_LFN {
                 let mut a = [0u8; 11];
                 a.copy_from_slice(&s[..11]);
                 taken.push(a);
             }
         }
-        let short = super::names::unique_short(name, &mut taken);
-        let bytes = self.entry_bytes(name, short, attr, e.start, e.size);
-        let lfn = bytes.len() / 32 - 1;
         let per_sector = (self.bps / 32) as usize;
-        let first = idx
-            .checked_sub(lfn)
-            .filter(|f| f / per_sector == idx / per_sector)
-            .ok_or_else(|| FatError::NoToken(format!("{}: no room for the name", e.name)))?;
-        if slots[first..idx].iter().any(|(_, s)| s[0] != 0xE5) {
-            return Err(FatError::NoToken(format!(
-                "{}: no room for the name",
-                e.name
-            )));
+        let mut sector: Option<(u64, Vec<u8>)> = None;
+        for (e, name, attr) in items {
+            let Some(idx) = slots.iter().position(|(p, _)| *p == e.pos) else {
+                return Err(FatError::NotFound(e.name.clone()));
+            };
+            let short = super::names::unique_short(name, &mut taken);
+            taken.push(short);
+            let bytes = self.entry_bytes(name, short, *attr, e.start, e.size);
+            let lfn = bytes.len() / 32 - 1;
+            let no_room = || FatError::NoToken(format!("{}: no room for the name", e.name));
+            let first = idx
+                .checked_sub(lfn)
+                .filter(|f| f / per_sector == idx / per_sector)
+                .ok_or_else(no_room)?;
+            if slots[first..idx].iter().any(|(_, s)| s[0] != 0xE5) {
+                return Err(no_room());
+            }
+            let at = slots[first].0 / self.bps * self.bps;
+            if sector.is_none() {
+                let mut buf = vec![0u8; self.bps as usize];
+                self.s.read_at(at, &mut buf)?;
+                sector = Some((at, buf));
+            }
+            let Some((sec, buf)) = sector.as_mut() else {
+                continue;
+            };
+            if *sec != at {
+                return Err(FatError::NoToken("entries in different sectors".into()));
+            }
+            let o = (slots[first].0 - *sec) as usize;
+            buf[o..o + bytes.len()].copy_from_slice(&bytes);
+            // Keep the entry's creation time, take the new write time.
+            let short_at = o + bytes.len() - 32;
+            self.stamp(&mut buf[short_at..short_at + 32]);
         }
-        let sector = slots[first].0 / self.bps * self.bps;
-        let mut buf = vec![0u8; self.bps as usize];
-        self.s.read_at(sector, &mut buf)?;
-        let o = (slots[first].0 - sector) as usize;
-        buf[o..o + bytes.len()].copy_from_slice(&bytes);
-        // Keep the entry's creation time, take the new write time.
-        let short_at = o + bytes.len() - 32;
-        self.stamp(&mut buf[short_at..short_at + 32]);
-        self.s.write_at(sector, &buf)?;
-        self.s.barrier()?;
+        if let Some((sec, buf)) = sector {
+            self.s.write_at(sec, &buf)?;
+            self.s.barrier()?;
+        }
         Ok(())
     }
 

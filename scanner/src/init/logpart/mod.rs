@@ -33,7 +33,8 @@ pub use naming::folder_name;
 pub use record::{merged_host, record_text, summary_of};
 pub use report::human_report;
 pub use save::{
-    save_file, save_file_on, save_scan, save_scan_on, set_test_save_delay_ms, unprotected_note,
+    on_device, save_file, save_file_on, save_scan, save_scan_on, set_test_save_delay_ms,
+    unprotected_note,
 };
 // The text helpers moved down to `crate::text`; kept here for `init`'s callers.
 pub use crate::text::clock::{civil, rfc3339, utc_stamp};
@@ -93,4 +94,8 @@ pub struct SaveOptions {
     pub pseudonymise: bool,
     /// Unix time of the save (directory entry times).
     pub now: u64,
+    /// The scan folder a checkpoint opened (`init::resume`): a scan that ran to its end saves
+    /// its record into it, which closes the checkpoint. `None`, or a folder that is not open:
+    /// a folder of its own.
+    pub folder: Option<String>,
 }

@@ -17,14 +17,25 @@ pub fn save_scan(
     lines: &[String],
     opts: &SaveOptions,
 ) -> Result<Saved, SaveError> {
-    let file = std::fs::OpenOptions::new()
+    on_device(dev, |s| {
+        save_scan_on(s, host, lines, opts).map(|(saved, _)| saved)
+    })
+}
+
+/// Opens the log partition device read-write and runs `f` on it, through the test-only slow
+/// store when `vigie.test.save_delay_ms` is set (see [`SAVE_DELAY_MS`]).
+pub fn on_device<T>(
+    dev: &Path,
+    f: impl FnOnce(&mut dyn Store) -> Result<T, SaveError>,
+) -> Result<T, SaveError> {
+    let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(dev)
         .map_err(SaveError::Open)?;
     match SAVE_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed) {
-        0 => save_scan_on(file, host, lines, opts).map(|(s, _)| s),
-        ms => save_scan_on(Slow(file, ms), host, lines, opts).map(|(s, _)| s),
+        0 => f(&mut file),
+        ms => f(&mut Slow(file, ms)),
     }
 }
 
@@ -66,16 +77,11 @@ pub fn save_file(
     name: &str,
     data: &[u8],
     now: u64,
+    fallback: bool,
 ) -> Result<bool, SaveError> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(dev)
-        .map_err(SaveError::Open)?;
-    match SAVE_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed) {
-        0 => save_file_on(file, folder, name, data, now).map(|(p, _)| p),
-        ms => save_file_on(Slow(file, ms), folder, name, data, now).map(|(p, _)| p),
-    }
+    on_device(dev, |s| {
+        save_file_on(s, folder, name, data, now, fallback).map(|(p, _)| p)
+    })
 }
 
 /// Saves (or rewrites, any number of times) the small file `name` (a few KiB: up to the free
@@ -83,19 +89,27 @@ pub fn save_file(
 /// folder's two small tokens: power-cut safe, no token spent per rewrite. A folder that does
 /// not exist yet is opened from a fresh scan token (the scan's [`save_scan`] with the same
 /// folder name then fills it). Returns whether it went through a token (`true`); a new file
-/// with no token left is saved by the ordered writer (`false`); a rewrite with no token is
-/// [`SaveError::Fat`] with [`FatError::NoToken`] (nothing written).
+/// with no token left is saved by the ordered writer (`false`) when `fallback` allows it; a
+/// rewrite with no token, or any save with no token and no `fallback`, is [`SaveError::Fat`]
+/// with [`FatError::NoToken`] (nothing written: with no `fallback` not even a missing
+/// `VIGIE/scans`, which only the ordered writer could make).
 pub fn save_file_on<S: Store>(
     store: S,
     folder: &str,
     name: &str,
     data: &[u8],
     now: u64,
+    fallback: bool,
 ) -> Result<(bool, S), SaveError> {
     let mut vol = Vol::open(store, DosTime::from_unix(now))?;
-    let scans = scans_dir(&mut vol)?;
+    let scans = match (fallback, vol.find_dir(SCANS_DIR)?) {
+        (_, Some(d)) => d,
+        (true, None) => scans_dir(&mut vol)?,
+        (false, None) => return Err(SaveError::Fat(FatError::NoToken("no_scans_folder".into()))),
+    };
     match tokens::save_in_scan_folder(&mut vol, scans, folder, name, data)? {
         tokens::Outcome::Saved => Ok((true, vol.into_inner())),
+        tokens::Outcome::NoToken(why) if !fallback => Err(SaveError::Fat(FatError::NoToken(why))),
         tokens::Outcome::NoToken(why) => {
             let node = Node::File(name.into(), data.to_vec());
             match vol.find(scans, folder)? {
@@ -167,8 +181,15 @@ pub fn save_scan_on<S: Store>(
         .map(|e| e.name.to_ascii_lowercase())
         .collect();
     let mut folder = base.clone();
-    // A folder a small file opened for this scan (same name) takes the record.
-    if !tokens::folder_is_open(&mut vol, scans, &base)? {
+    // The folder a checkpoint opened for this scan takes the record (that closes the
+    // checkpoint); any other name already used gets a suffix.
+    let into = match &opts.folder {
+        Some(f) if tokens::folder_is_open(&mut vol, scans, f)? => Some(f.clone()),
+        _ => None,
+    };
+    if let Some(f) = into {
+        folder = f;
+    } else {
         for n in 2..10_000 {
             if !existing.contains(&folder.to_ascii_lowercase()) {
                 break;

@@ -101,6 +101,7 @@ pub(crate) fn opts() -> SaveOptions {
     SaveOptions {
         pseudonymise: false,
         now: 1_795_876_200,
+        folder: None,
     }
 }
 
@@ -373,6 +374,7 @@ fn pseudonymised_save_keeps_the_key_and_hides_names() {
     let o = SaveOptions {
         pseudonymise: true,
         now: 1_795_876_200,
+        folder: None,
     };
     let (saved, s) = save_scan_on(store(img, None), &sample_host(1), &sample_lines(2), &o).unwrap();
     let key = read(&s.img, KEY_FILE).unwrap();

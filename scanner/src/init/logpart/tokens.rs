@@ -196,9 +196,25 @@ pub fn save_folder<S: Store>(
         Ok(t) => t,
         Err(why) => return Ok(Outcome::NoToken(why)),
     };
-    for ((name, data), tok) in files.iter().zip(&t.files) {
-        let filled = vol.fill_any(t.holder.start, tok, data)?;
-        vol.rename(t.holder.start, &filled, name, ATTR_ARCHIVE)?;
+    let mut filled = Vec::new();
+    for ((_, data), tok) in files.iter().zip(&t.files) {
+        filled.push(vol.fill_any(t.holder.start, tok, data)?);
+    }
+    // Both names in one sector write (the holder lays them in one): in a folder a checkpoint
+    // opened, that write is the commit, so the record never shows without its report.
+    let items: Vec<(&Entry, &str, u8)> = filled
+        .iter()
+        .zip(&files)
+        .map(|(e, (name, _))| (e, *name, ATTR_ARCHIVE))
+        .collect();
+    match vol.rename_all(t.holder.start, &items) {
+        // Not in one sector (a stick prepared otherwise): one after the other, still clean.
+        Err(FatError::NoToken(_)) => {
+            for (e, name, attr) in items {
+                vol.rename(t.holder.start, e, name, attr)?;
+            }
+        }
+        r => r?,
     }
     if !t.named {
         vol.rename(scans, &t.holder, folder, ATTR_DIR)?;

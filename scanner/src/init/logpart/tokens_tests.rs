@@ -3,7 +3,7 @@
 use super::super::save_tests::{
     fsck, list_records, opts, prepared_partition, read, sample_host, sample_lines, store, tool,
 };
-use super::super::{save_scan_on, INDEX, RECORD_FILE};
+use super::super::{save_scan_on, SaveOptions, INDEX, RECORD_FILE};
 use super::*;
 use crate::init::fatlog::tests::CutStore;
 
@@ -381,6 +381,7 @@ fn power_cut_while_creating_the_privacy_key() {
     let o = crate::init::logpart::SaveOptions {
         pseudonymise: true,
         now: 1_795_876_200,
+        folder: None,
     };
     let host = sample_host(5);
     let lines = sample_lines(2);
@@ -429,6 +430,7 @@ fn power_cut_while_saving_and_rewriting_a_small_file() {
                 "checkpoint.json",
                 data.as_bytes(),
                 1_795_876_200,
+                false,
             )
             .map(|(p, _)| p);
             if s.cut_after.is_none() {
@@ -457,7 +459,15 @@ fn power_cut_while_saving_and_rewriting_a_small_file() {
         base = s.img;
     }
     assert!(total > 20);
-    let (saved, s) = save_scan_on(store(base, None), &host, &lines, &opts()).unwrap();
+    // A record saved without naming the folder never goes into it (a cancelled scan's
+    // record must leave an open checkpoint open); naming it, it does.
+    let (other, _) = save_scan_on(store(base.clone(), None), &host, &lines, &opts()).unwrap();
+    assert_eq!(other.folder, format!("VIGIE/scans/{folder}-2"));
+    let into = SaveOptions {
+        folder: Some(folder.clone()),
+        ..opts()
+    };
+    let (saved, s) = save_scan_on(store(base, None), &host, &lines, &into).unwrap();
     assert!(saved.protected, "{saved:?}");
     assert_eq!(saved.folder, format!("VIGIE/scans/{folder}"));
     assert!(read(&s.img, &format!("{}/{RECORD_FILE}", saved.folder)).is_some());

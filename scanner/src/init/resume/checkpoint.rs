@@ -1,10 +1,13 @@
-//! The checkpoint's format, and whether one may be offered: `VIGIE/resume.jsonl` on the log
-//! partition is append-only JSON Lines. A full scan starts a segment with a `checkpoint` head
-//! line (scan id, machine key, rules, start time, volumes to scan); each finished volume appends
-//! the record lines that arrived since the previous one (disk records, findings, the volume
-//! record) followed by a `checkpoint_at` line; a scan that ended normally appends
-//! `checkpoint_end`. Only the last segment counts. Appends commit their size last (see
-//! `fatlog::Vol::append`), so a cut leaves the file as it was before the append.
+//! The checkpoint's format, and whether one may be offered. The text is JSON Lines: a
+//! segment starts with a `checkpoint` head line (scan id, machine key, rules, start time,
+//! volumes to scan); each finished volume adds the record lines that arrived since the
+//! previous one (disk records, findings, persistence entries, the volume record) followed by a
+//! `checkpoint_at` line; a boot that resumes the scan adds a `checkpoint_resumed` line (the
+//! start of its time span). Today the text is one segment, saved whole and gzip-compressed in
+//! the scan's folder at each finished volume (see [`super`]). The older checkpoint,
+//! `VIGIE/resume.jsonl` (appended to; `checkpoint_end` once the scan ended normally), holds
+//! several segments: only the last counts, and a partial chunk after its last `checkpoint_at`
+//! (a cut append) is dropped.
 
 use crate::record::{HostRecord, Record, VolumeRecord};
 use serde::{Deserialize, Serialize};
@@ -36,6 +39,23 @@ struct At {
     unix: u64,
 }
 
+/// The `checkpoint_resumed` line: a boot that resumed the scan started then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Resumed {
+    at: String,
+    unix: u64,
+}
+
+/// One boot's part of the scan: when it started, and when its last volume finished (`None`:
+/// it finished none).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Span {
+    /// Start (RFC 3339, Unix time).
+    pub started: (String, u64),
+    /// Its last finished volume (RFC 3339, Unix time).
+    pub last: Option<(String, u64)>,
+}
+
 /// What the last segment says.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Checkpoint {
@@ -47,6 +67,14 @@ pub struct Checkpoint {
     pub last: Option<(String, u64)>,
     /// The scan ended normally (nothing to resume).
     pub ended: bool,
+    /// Each boot's time span, oldest first (the first starts at the head).
+    pub spans: Vec<Span>,
+    /// The segment's text up to its last `checkpoint_at` line: what a resumed boot goes on
+    /// from (a partial chunk after it is dropped).
+    pub text: String,
+    /// The scan folder holding the checkpoint (`VIGIE/scans/<folder>`); `None` for the older
+    /// `VIGIE/resume.jsonl`.
+    pub folder: Option<String>,
 }
 
 /// Why a checkpoint is not offered.
@@ -106,7 +134,16 @@ pub fn chunk_text(lines: &[String], at: &str, unix: u64) -> String {
     s
 }
 
-/// The line appended when the scan ended normally.
+/// The line a boot that resumes the scan adds (the start of its time span).
+pub fn resumed_line(at: &str, unix: u64) -> String {
+    format!(
+        "{{\"type\":\"checkpoint_resumed\",\"at\":{},\"unix\":{unix}}}\n",
+        serde_json::Value::from(at)
+    )
+}
+
+/// The line the older checkpoint file got when the scan ended normally (read, and written by
+/// tests; the scan folder's checkpoint is closed by the record saved into its folder).
 pub fn end_line(scan_id: &str) -> String {
     format!(
         "{{\"type\":\"checkpoint_end\",\"scan_id\":{}}}\n",
@@ -114,33 +151,65 @@ pub fn end_line(scan_id: &str) -> String {
     )
 }
 
-/// Reads the last segment of the file's text (hostile: bounded by the caller's read; lines
-/// that do not parse are ignored, lines after the last `checkpoint_at` are not kept).
+/// Reads the last segment of the text (hostile: bounded by the caller's read; lines that do
+/// not parse are ignored, lines after the last `checkpoint_at` are not kept).
 pub fn parse(text: &str) -> Checkpoint {
-    let lines: Vec<&str> = text.lines().collect();
+    // (byte offset of the line, the line without its newline)
+    let mut lines = Vec::new();
+    let mut off = 0;
+    for l in text.split_inclusive('\n') {
+        lines.push((off, l.trim_end_matches(['\n', '\r'])));
+        off += l.len();
+    }
     let Some(start) = lines
         .iter()
-        .rposition(|l| l.starts_with("{\"type\":\"checkpoint\"") || is_type(l, "checkpoint"))
+        .rposition(|(_, l)| l.starts_with("{\"type\":\"checkpoint\"") || is_type(l, "checkpoint"))
     else {
         return Checkpoint::default();
     };
-    let head = serde_json::from_str::<Head>(lines[start]).ok();
+    let head = serde_json::from_str::<Head>(lines[start].1).ok();
     let mut cp = Checkpoint {
+        spans: head
+            .iter()
+            .map(|h| Span {
+                started: (h.started.clone(), h.started_unix),
+                last: None,
+            })
+            .collect(),
         head,
         ..Checkpoint::default()
     };
+    let seg = lines[start].0;
+    let mut kept_to = text.len().min(seg + lines[start].1.len() + 1);
     let mut pending = Vec::new();
-    for l in &lines[start + 1..] {
+    for (i, (_, l)) in lines.iter().enumerate().skip(start + 1) {
         if is_type(l, "checkpoint_end") {
             cp.ended = true;
         } else if is_type(l, "checkpoint_at") {
             if let Ok(a) = serde_json::from_str::<At>(l) {
-                cp.last = Some((a.at, a.unix));
+                cp.last = Some((a.at.clone(), a.unix));
+                if let Some(s) = cp.spans.last_mut() {
+                    s.last = Some((a.at, a.unix));
+                }
             }
             cp.lines.append(&mut pending);
+            kept_to = lines.get(i + 1).map_or(text.len(), |n| n.0);
+        } else if is_type(l, "checkpoint_resumed") {
+            // A partial chunk before it was a cut boot's: dropped, as at the end.
+            pending.clear();
+            if let Ok(r) = serde_json::from_str::<Resumed>(l) {
+                cp.spans.push(Span {
+                    started: (r.at, r.unix),
+                    last: None,
+                });
+            }
         } else if serde_json::from_str::<Record>(l).is_ok() {
             pending.push((*l).to_string());
         }
+    }
+    cp.text = text.get(seg..kept_to).unwrap_or_default().to_string();
+    if !cp.text.is_empty() && !cp.text.ends_with('\n') {
+        cp.text.push('\n');
     }
     cp
 }
@@ -153,6 +222,15 @@ fn is_type(line: &str, t: &str) -> bool {
 }
 
 impl Checkpoint {
+    /// Seconds the earlier boots scanned: the sum of their spans (start to last finished
+    /// volume), never the time the machine stood cut between them.
+    pub fn seconds(&self) -> f64 {
+        self.spans
+            .iter()
+            .filter_map(|s| s.last.as_ref().map(|l| l.1.saturating_sub(s.started.1)))
+            .sum::<u64>() as f64
+    }
+
     /// The finished volumes' records.
     pub fn volumes(&self) -> Vec<VolumeRecord> {
         self.lines

@@ -45,10 +45,17 @@ pub fn resumed(earlier: &Checkpoint) -> Option<Resumed> {
     Some(Resumed {
         from: head.scan_id.clone(),
         volumes: earlier.volumes().len() as u32,
-        spans: vec![TimeSpan {
-            started: head.started.clone(),
-            ended: earlier.last.as_ref().map(|l| l.0.clone()),
-        }],
+        // Each earlier boot's span that finished a volume (the record holds its volumes);
+        // a boot cut before its first finished volume left nothing in the record.
+        spans: earlier
+            .spans
+            .iter()
+            .filter(|s| s.last.is_some() || earlier.spans.len() == 1)
+            .map(|s| TimeSpan {
+                started: s.started.0.clone(),
+                ended: s.last.as_ref().map(|l| l.0.clone()),
+            })
+            .collect(),
     })
 }
 
@@ -71,11 +78,8 @@ fn union(earlier: &Checkpoint, s: SummaryRecord, dropped_findings: u64) -> Summa
         .iter()
         .filter(|l| matches!(serde_json::from_str::<Record>(l), Ok(Record::Finding(_))))
         .count() as u64;
-    let seconds = match (&earlier.head, &earlier.last) {
-        (Some(h), Some(l)) => l.1.saturating_sub(h.started_unix) as f64,
-        _ => 0.0,
-    };
-    let mut s = crate::resumed::union_summary(s, &earlier.volumes(), earlier_findings, seconds);
+    let mut s =
+        crate::resumed::union_summary(s, &earlier.volumes(), earlier_findings, earlier.seconds());
     // Repeated boot-area findings were counted in both parts; the verdict stays infected.
     s.findings = s
         .findings
