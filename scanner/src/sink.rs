@@ -13,6 +13,10 @@ pub struct Progress {
     pub volume: Option<u32>,
     /// Path of the file being read.
     pub path: String,
+    /// NTFS alternate data stream of that file being read, if any.
+    pub stream: Option<String>,
+    /// Member of a container in that file being read (`inner.zip//a.exe`), if any.
+    pub member: Option<String>,
     /// Files finished so far (all volumes).
     pub files: u64,
     /// Bytes of content finished so far.
@@ -23,6 +27,14 @@ pub struct Progress {
     pub skipped: u64,
     /// Total bytes allocated on the volumes to scan, when known (for a time estimate).
     pub total_bytes: Option<u64>,
+}
+
+impl Progress {
+    /// Where the scan is, as a finding there would say it: `path`, then `:stream` and
+    /// `//member` when present (see [`crate::record::location`]).
+    pub fn location(&self) -> String {
+        crate::record::location(&self.path, self.stream.as_deref(), self.member.as_deref())
+    }
 }
 
 /// Receives the records of a scan, in order: disk, its volumes and findings, ..., summary.
@@ -40,5 +52,46 @@ pub struct VecSink(pub Vec<Record>);
 impl Sink for VecSink {
     fn record(&mut self, record: &Record) {
         self.0.push(record.clone());
+    }
+}
+
+/// Passes records on but keeps the summary back until [`HeldSummary::release`] (or
+/// [`HeldSummary::take`]), so that the summary stays the last line when records follow the
+/// scan (`--evidence`), or waits for what the UI must know first (the machine names).
+pub struct HeldSummary<'a> {
+    /// Where records go.
+    pub inner: &'a mut dyn Sink,
+    held: Option<Record>,
+}
+
+impl<'a> HeldSummary<'a> {
+    /// Wraps `inner`.
+    pub fn new(inner: &'a mut dyn Sink) -> Self {
+        Self { inner, held: None }
+    }
+
+    /// Sends the held summary.
+    pub fn release(&mut self) {
+        if let Some(r) = self.held.take() {
+            self.inner.record(&r);
+        }
+    }
+
+    /// The held summary, not sent.
+    pub fn take(&mut self) -> Option<Record> {
+        self.held.take()
+    }
+}
+
+impl Sink for HeldSummary<'_> {
+    fn record(&mut self, record: &Record) {
+        if matches!(record, Record::Summary(_)) {
+            self.held = Some(record.clone());
+        } else {
+            self.inner.record(record);
+        }
+    }
+    fn progress(&mut self, p: &Progress) {
+        self.inner.progress(p);
     }
 }

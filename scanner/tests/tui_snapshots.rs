@@ -445,7 +445,7 @@ fn progress_with_a_long_path() {
             bytes: 0,
             findings: 0,
             skipped: 0,
-            total_bytes: None,
+            ..Progress::default()
         }));
         a.handle(Event::Record(Record::Volume(volume(
             "/dev/nvme0n1",
@@ -470,7 +470,7 @@ fn progress_with_a_long_path() {
             bytes: 3 << 30,
             findings: 1,
             skipped: 7,
-            total_bytes: None,
+            ..Progress::default()
         }));
         a.handle(Event::Tick(95.0));
         let t = text(&check("progress", &a));
@@ -487,6 +487,41 @@ fn progress_with_a_long_path() {
             } else {
                 "Stop the scan?"
             }),
+            "{t}"
+        );
+    }
+}
+
+/// The current-file line says where the scan is as the findings do: `file:stream` for an NTFS
+/// alternate data stream, `container//member` inside an archive.
+#[test]
+fn progress_shows_the_stream_and_the_member() {
+    for l in langs() {
+        let mut a = to_progress(l);
+        a.handle(Event::Progress(Progress {
+            disk: "/dev/sda".into(),
+            volume: Some(3),
+            path: "/Users/Public/readme.txt".into(),
+            stream: Some("hidden".into()),
+            files: 40,
+            bytes: 1 << 20,
+            ..Progress::default()
+        }));
+        a.handle(Event::Tick(3.0));
+        let t = text(&check("progress-stream", &a));
+        assert!(t.contains("/Users/Public/readme.txt:hidden"), "{t}");
+        a.handle(Event::Progress(Progress {
+            disk: "/dev/sda".into(),
+            volume: Some(3),
+            path: "/Downloads/facture.zip".into(),
+            member: Some("inner.zip//facture.pdf.exe".into()),
+            files: 41,
+            bytes: 2 << 20,
+            ..Progress::default()
+        }));
+        let t = text(&check("progress-member", &a));
+        assert!(
+            t.contains("/Downloads/facture.zip//inner.zip//facture.pdf.exe"),
             "{t}"
         );
     }

@@ -17,6 +17,8 @@
 # over zeros with a fixed key: the same bytes on every run. Needs root (FUSE), ntfs-3g and
 # `attr` (setfattr). Idempotent: skipped when OUT exists and was built by this same script.
 set -euo pipefail
+# shellcheck source=../lib/images.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/images.sh"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -39,13 +41,7 @@ mkdir -p "$(dirname "$out")"
 tmp="$out.tmp.$$"
 mnt="$(mktemp -d)"
 cleanup() {
-    local i
-    for ((i = 0; i < 10; i++)); do
-        mountpoint -q "$mnt" || break
-        fusermount -u "$mnt" 2>/dev/null || sleep 1
-    done
-    mountpoint -q "$mnt" && umount -l "$mnt"
-    rmdir "$mnt" 2>/dev/null || true
+    fuse_release "$mnt"
     rm -f "$tmp"
 }
 trap cleanup EXIT

@@ -192,40 +192,7 @@ pub fn evidence_zip_path(
     Ok(real.join(crate::evidence::ZIP_NAME))
 }
 
-/// Passes records on but keeps the summary back until [`HeldSummary::release`], so that the
-/// summary stays the last line when records follow the scan (`--evidence`).
-pub struct HeldSummary<'a> {
-    /// Where records go.
-    pub inner: &'a mut dyn Sink,
-    held: Option<Record>,
-}
-
-impl<'a> HeldSummary<'a> {
-    /// Wraps `inner`.
-    pub fn new(inner: &'a mut dyn Sink) -> Self {
-        Self { inner, held: None }
-    }
-
-    /// Sends the held summary.
-    pub fn release(&mut self) {
-        if let Some(r) = self.held.take() {
-            self.inner.record(&r);
-        }
-    }
-}
-
-impl Sink for HeldSummary<'_> {
-    fn record(&mut self, record: &Record) {
-        if matches!(record, Record::Summary(_)) {
-            self.held = Some(record.clone());
-        } else {
-            self.inner.record(record);
-        }
-    }
-    fn progress(&mut self, p: &crate::sink::Progress) {
-        self.inner.progress(p);
-    }
-}
+pub use crate::sink::HeldSummary;
 
 /// Writes the evidence ZIP at `zip` (never over an existing file) and sends its record to
 /// `sink`; with no finding, no ZIP is written (the record says `empty`). A failure is printed

@@ -96,29 +96,7 @@ pub(super) fn supervise_scan(
                         "  the scan process ended abnormally: {}",
                         describe(&status)
                     ));
-                    let findings = lines
-                        .iter()
-                        .filter(|l| l.contains("\"type\":\"finding\""))
-                        .count() as u64;
-                    let verdict = if findings > 0 {
-                        Verdict::Infected
-                    } else {
-                        Verdict::Incomplete
-                    };
-                    let mut rec = s.unwrap_or(SummaryRecord {
-                        verdict,
-                        files: 0,
-                        scanned: 0,
-                        findings,
-                        bytes: 0,
-                        seconds: 0.0,
-                        skipped: 0,
-                        errors: 1,
-                        cancelled: false,
-                        members: Default::default(),
-                        mode: Default::default(),
-                        not_selected: 0,
-                    });
+                    let mut rec = s.unwrap_or_else(|| stand_in_summary(&lines, 1, false));
                     if rec.verdict == Verdict::Clean {
                         rec.verdict = Verdict::Incomplete;
                     }
@@ -200,39 +178,35 @@ pub(super) fn child_scan(
 /// Closes a record whose scan did not finish: a summary that is never `clean` (`infected` if
 /// findings arrived, else `incomplete`) unless the lines already end with one.
 pub(super) fn close_summary(lines: &mut Vec<String>, errors: u64) -> Verdict {
-    let last = logpart::summary_of(lines);
-    let findings = lines
-        .iter()
-        .filter(|l| l.contains("\"type\":\"finding\""))
-        .count() as u64;
-    if let Some(s) = last {
+    if let Some(s) = logpart::summary_of(lines) {
         if s.verdict != Verdict::Clean || errors == 0 {
             return s.verdict;
         }
     }
+    let rec = stand_in_summary(lines, errors.max(1), true);
+    lines.push(Record::Summary(rec.clone()).to_json_line());
+    rec.verdict
+}
+
+/// The summary PID 1 writes for a scan that did not end with its own: `infected` if finding
+/// lines arrived, else `incomplete` (never `clean`), and only the counts PID 1 can vouch for.
+fn stand_in_summary(lines: &[String], errors: u64, cancelled: bool) -> SummaryRecord {
+    let findings = lines
+        .iter()
+        .filter(|l| l.contains("\"type\":\"finding\""))
+        .count() as u64;
     let verdict = if findings > 0 {
         Verdict::Infected
     } else {
         Verdict::Incomplete
     };
-    lines.push(
-        Record::Summary(SummaryRecord {
-            verdict,
-            files: 0,
-            scanned: 0,
-            findings,
-            bytes: 0,
-            seconds: 0.0,
-            skipped: 0,
-            errors: errors.max(1),
-            cancelled: true,
-            members: Default::default(),
-            mode: Default::default(),
-            not_selected: 0,
-        })
-        .to_json_line(),
-    );
-    verdict
+    SummaryRecord {
+        verdict,
+        findings,
+        errors,
+        cancelled,
+        ..SummaryRecord::nothing_scanned()
+    }
 }
 
 /// Describes how a child ended, for the screen and the record.

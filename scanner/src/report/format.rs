@@ -493,14 +493,7 @@ pub fn epoch_ms(s: &str) -> i64 {
     if d.len() < 6 {
         return 0;
     }
-    let (y, m, dd) = (d[0], d[1], d[2]);
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + dd - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = crate::fs::fat::days_from_civil(d[0], d[1], d[2]);
     (days * 86_400 + d[3] * 3600 + d[4] * 60 + d[5]) * 1000
 }
 

@@ -97,14 +97,7 @@ pub fn disk(spec: &DiskSpec) -> MachineDisk {
 pub fn volumes(dev: &Device, sector_size: Option<u32>) -> Vec<MachineVolume> {
     let parts = match guard(|| read_partition_table(dev.as_ref(), sector_size)) {
         Ok(Ok(t)) if t.kind != TableKind::None => t.partitions,
-        _ => vec![Partition {
-            number: 0,
-            start: 0,
-            len: dev.size(),
-            type_id: PartitionType::Mbr(0),
-            name: None,
-            bootable: false,
-        }],
+        _ => vec![Partition::whole_disk(dev.size())],
     };
     let mut out: Vec<MachineVolume> = parts
         .iter()

@@ -24,7 +24,7 @@ use super::{console, keymap, probe};
 use crate::fault::Crash;
 use crate::record::{HostRecord, Record, RulesInfo, RunMode, SummaryRecord};
 use crate::scan::{Engine, ScanOptions};
-use crate::sink::{Progress, Sink};
+use crate::sink::{HeldSummary, Progress, Sink};
 
 /// The line the child sends to ask PID 1 to save what it has received.
 pub const SAVE_REQUEST: &str = "#save";
@@ -336,27 +336,6 @@ pub fn parse_reply(line: &str) -> Result<String, String> {
 /// Windows and Linux machine names found on the scanned disks.
 type Names = Arc<Mutex<(Vec<String>, Vec<String>)>>;
 
-/// Forwards everything to the UI sink except the summary, held back until the machine names
-/// are known: the UI saves the record as soon as the summary arrives.
-struct HoldSummary<'a> {
-    inner: &'a mut UiSink,
-    held: Option<Record>,
-}
-
-impl Sink for HoldSummary<'_> {
-    fn record(&mut self, r: &Record) {
-        if matches!(r, Record::Summary(_)) {
-            self.held = Some(r.clone());
-        } else {
-            self.inner.record(r);
-        }
-    }
-
-    fn progress(&mut self, p: &Progress) {
-        self.inner.progress(p);
-    }
-}
-
 fn spawn_scan(
     targets: Vec<String>,
     engine: Option<Receiver<Result<Engine, String>>>,
@@ -399,16 +378,16 @@ fn scan_thread(
             let paths: Vec<PathBuf> = targets.iter().map(PathBuf::from).collect();
             // Registry hive and /etc/hostname, parsed here in the child, never in PID 1.
             e.capture(crate::hostinfo::CAPTURE, crate::hostinfo::CAPTURE_MAX);
-            let mut hold = HoldSummary {
-                inner: sink,
-                held: None,
-            };
+            // The summary is held back until the machine names are known: the UI saves the
+            // record as soon as the summary arrives.
+            let mut hold = HeldSummary::new(sink);
             e.scan_paths(&paths, &mut hold, cancel);
+            let held = hold.take();
             let found = crate::hostinfo::names(&e.take_captured());
             if let Ok(mut n) = names.lock() {
                 *n = found;
             }
-            match (hold.held, &earlier) {
+            match (held, &earlier) {
                 // PID 1 gets this part's summary (it merges the record); the screen the union.
                 (Some(Record::Summary(s)), Some(r)) => {
                     sink.out.line(&Record::Summary(s.clone()).to_json_line());

@@ -30,6 +30,20 @@ pub struct Partition {
     pub bootable: bool,
 }
 
+impl Partition {
+    /// The whole disk as one volume (number 0): how a disk without a partition table is read.
+    pub fn whole_disk(len: u64) -> Self {
+        Self {
+            number: 0,
+            start: 0,
+            len,
+            type_id: PartitionType::Mbr(0),
+            name: None,
+            bootable: false,
+        }
+    }
+}
+
 /// A disk's partitioning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionTable {

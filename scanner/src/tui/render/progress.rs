@@ -17,22 +17,11 @@ pub(super) fn progress(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     let s = &app.scan;
     let p = &s.progress;
     // Overall: volumes finished over volumes to scan, weighted by their size.
-    let targets = app.targets();
-    let vols: Vec<(String, u32, u64)> = app
-        .machine
-        .iter()
-        .flat_map(|m| m.disks.iter())
-        .filter(|d| targets.contains(&d.dev))
-        .flat_map(|d| {
-            d.volumes
-                .iter()
-                .map(move |v| (d.dev.clone(), v.number, v.size))
-        })
-        .collect();
+    let vols = scanned_volumes(app);
     let total: u64 = vols.iter().map(|v| v.2).sum::<u64>().max(1);
     let done: u64 = vols
         .iter()
-        .filter(|(d, n, _)| s.volumes.iter().any(|v| &v.disk == d && v.volume == *n))
+        .filter(|(d, n, ..)| s.volumes.iter().any(|v| &v.disk == d && v.volume == *n))
         .map(|v| v.2)
         .sum();
     let ratio = (done as f64 / total as f64).clamp(0.0, 1.0);
@@ -49,11 +38,10 @@ pub(super) fn progress(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
     // Issue 14: a full scan's progress and time left from the bytes allocated on the
     // volumes (known from the probe), from the first seconds on.
     // Volumes without a count (encrypted, reserved, unreadable) are not read: 0 bytes.
-    let vols_alloc = scanned_volumes(app);
-    let alloc: Option<u64> = vols_alloc
+    let alloc: Option<u64> = vols
         .iter()
         .any(|v| v.3.is_some())
-        .then(|| vols_alloc.iter().filter_map(|v| v.3).sum());
+        .then(|| vols.iter().filter_map(|v| v.3).sum());
     let (ratio, left) = match alloc {
         Some(total) if !app.quick && total > 0 => (
             // Never below the share of finished volumes (1.0 once all are done), never 100 %
@@ -117,7 +105,8 @@ pub(super) fn progress(app: &App, t: &Strings, f: &mut Frame, area: Rect) {
             Span::raw(if p.path.is_empty() {
                 t.starting.to_string()
             } else {
-                elide(&p.path, (rest.width as usize).saturating_sub(22))
+                // `file:stream` and `container//member`, as the findings below say it.
+                elide(&p.location(), (rest.width as usize).saturating_sub(22))
             }),
         ]),
         Line::from(vec![
