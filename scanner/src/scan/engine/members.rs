@@ -309,6 +309,7 @@ impl Run<'_, '_> {
         }
         self.drain(false);
         self.nest.stack.push(meta.name.clone());
+        self.report_progress(slot, path, stream.as_deref());
         let mut flow = ControlFlow::Continue(());
         match content {
             Content::Skipped(reason) => self.container_skip(
@@ -372,14 +373,14 @@ impl Run<'_, '_> {
                                 self.location(path, stream)
                             ),
                         );
-                        self.report_progress(slot, path);
+                        self.report_progress(slot, path, stream.as_deref());
                         return ControlFlow::Break(());
                     }
                 }
             }
         }
         self.nest.stack.pop();
-        self.report_progress(slot, path);
+        self.report_progress(slot, path, stream.as_deref());
         flow
     }
 }

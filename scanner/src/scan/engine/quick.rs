@@ -72,7 +72,7 @@ impl Run<'_, '_> {
         }
         if !(q.plan.whole || quick::in_risk_area(&meta.path)) {
             self.slots[slot].not_selected += 1;
-            self.report_progress(slot, &meta.path);
+            self.report_progress(slot, &meta.path, meta.stream.as_deref());
             return ControlFlow::Continue(());
         }
         let Content::Data(reader) = content else {

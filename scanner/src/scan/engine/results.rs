@@ -117,7 +117,7 @@ impl Run<'_, '_> {
         }
     }
 
-    pub(super) fn report_progress(&mut self, slot: usize, path: &str) {
+    pub(super) fn report_progress(&mut self, slot: usize, path: &str, stream: Option<&str>) {
         if self.last_progress.elapsed() < Duration::from_millis(200) {
             return;
         }
@@ -125,6 +125,9 @@ impl Run<'_, '_> {
         self.progress.disk.clone_from(&self.slots[slot].disk);
         self.progress.volume = self.slots[slot].volume;
         path.clone_into(&mut self.progress.path);
+        // Where the scan is, as a finding there would say it: `file:stream`, `//member`.
+        self.progress.stream = stream.map(str::to_string);
+        self.progress.member = self.nest.member();
         self.sink.progress(&self.progress);
     }
 

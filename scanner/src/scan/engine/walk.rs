@@ -161,7 +161,7 @@ impl Run<'_, '_> {
                 }
             }
         }
-        self.report_progress(slot, &meta.path);
+        self.report_progress(slot, &meta.path, meta.stream.as_deref());
         ControlFlow::Continue(())
     }
 }
