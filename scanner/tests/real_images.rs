@@ -59,7 +59,7 @@ fn tarball(cache: &Path) -> Option<PathBuf> {
     }
     let part = cache.join("e2fsprogs.part");
     let ok = Command::new("curl")
-        .args(["-sfL", "--max-time", "120", "-o"])
+        .args(["-sfL", "--connect-timeout", "15", "--max-time", "120", "-o"])
         .arg(&part)
         .arg(E2FSPROGS_URL)
         .status()

@@ -14,6 +14,9 @@ pub(super) const FLAG_EXTENTS: u32 = 0x8_0000;
 pub(super) const FLAG_EA_INODE: u32 = 0x20_0000;
 pub(super) const FLAG_INLINE_DATA: u32 = 0x1000_0000;
 
+/// The magic number an extent tree's node starts with.
+const EXTENT_MAGIC: u16 = 0xF30A;
+
 pub(super) const S_IFMT: u16 = 0xF000;
 pub(super) const S_IFREG: u16 = 0x8000;
 pub(super) const S_IFDIR: u16 = 0x4000;
@@ -104,6 +107,26 @@ impl Inode {
                 .map(<[u8]>::to_vec)
                 .unwrap_or_default(),
         })
+    }
+
+    /// The journal inode as the superblock's backup describes it (`s_jnl_blocks`): e2fsck's
+    /// stand-in for a damaged journal inode (a regular file, one link, that `i_block` and
+    /// size). e2fsck leaves its flags at 0, so it reads the copy as a block map even when it
+    /// is an extent tree's root (then the first "block number" is out of range and e2fsck
+    /// gives up); here a copy that starts with an extent header is read as one, as
+    /// e2fsprogs' `ext2fs_swap_super` recognises it.
+    pub fn journal_backup(number: u64, block: [u8; 60], size: u64) -> Self {
+        let extents = le16(&block, 0) == EXTENT_MAGIC;
+        Self {
+            number,
+            mode: S_IFREG | 0o600,
+            size,
+            mtime: 0,
+            links: 1,
+            flags: if extents { FLAG_EXTENTS } else { 0 },
+            block,
+            extra: Vec::new(),
+        }
     }
 
     pub fn is_dir(&self) -> bool {

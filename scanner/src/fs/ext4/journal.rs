@@ -9,12 +9,21 @@
 //! v2/v3, descriptor, revoke and commit blocks must carry a valid checksum (the log ends at
 //! the first one that does not, as in the kernel) and a data block whose tag checksum does
 //! not match is not replayed (and noted). Fast-commit records are not replayed (noted).
+//!
+//! What is replayed at all follows e2fsck (`e2fsck/journal.c`), the reference the real-image
+//! tests compare with. The journal is found through its inode, or, when that inode cannot be
+//! a journal (no link, not a regular file, encrypted, under 1024 blocks, a block up to its
+//! size unmapped or outside the volume), through the superblock's backup of the inode
+//! (`s_jnl_blocks`: its `i_block` and size). A journal superblock e2fsck calls corrupt
+//! (checksum v2/v3 mismatch, conflicting checksum features, a checksum type other than
+//! CRC32C, more blocks than its inode holds) is not replayed at all: e2fsck then resets the
+//! journal without replaying it and the kernel refuses to mount.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 
-use super::data::Runs;
-use super::inode::Inode;
+use super::data::{Run, Runs};
+use super::inode::{Inode, FLAG_ENCRYPT};
 use super::superblock::{crc32c_raw, Superblock};
 use crate::io::{Device, ReadAt};
 
@@ -25,12 +34,21 @@ const SB_V1: u32 = 3;
 const SB_V2: u32 = 4;
 const REVOKE: u32 = 5;
 
+const COMPAT_CHECKSUM: u32 = 0x1;
 const INCOMPAT_64BIT: u32 = 0x2;
 const INCOMPAT_ASYNC_COMMIT: u32 = 0x4;
 const INCOMPAT_CSUM_V2: u32 = 0x8;
 const INCOMPAT_CSUM_V3: u32 = 0x10;
 const INCOMPAT_FAST_COMMIT: u32 = 0x20;
 const KNOWN_INCOMPAT: u32 = 0x3F;
+
+/// `s_checksum_type` of checksums v2/v3.
+const CRC32C_CHKSUM: u8 = 4;
+/// Bytes of the journal superblock its checksum covers (`sizeof(journal_superblock_t)`).
+const JSB_SIZE: usize = 1024;
+/// Fewest blocks a journal has (`JBD2_MIN_JOURNAL_BLOCKS`): e2fsck takes a smaller journal
+/// inode for a damaged one.
+const MIN_JOURNAL_BLOCKS: u64 = 1024;
 
 const TAG_ESCAPE: u32 = 1;
 const TAG_SAME_UUID: u32 = 2;
@@ -74,6 +92,8 @@ impl Replay {
 struct Log {
     dev: Device,
     bs: u64,
+    /// Length of the journal in blocks (its inode's size).
+    blocks: u64,
     runs: Vec<(u64, u64, u64)>,
 }
 
@@ -95,51 +115,135 @@ impl Log {
     }
 }
 
+/// Where the journal's blocks are, from inode `inode`, if it can hold a journal: the checks
+/// of e2fsck's `e2fsck_get_journal` (one link, a regular file, not encrypted, at least
+/// [`MIN_JOURNAL_BLOCKS`], every block up to its size mapped inside the volume).
+fn journal_runs(sb: &Superblock, dev: &Device, inode: &Inode) -> Result<Log, String> {
+    if inode.links == 0 || !inode.is_regular() || inode.has(FLAG_ENCRYPT) {
+        return Err(format!(
+            "inode {} is not a journal (mode {:#o}, {} links)",
+            inode.number, inode.mode, inode.links
+        ));
+    }
+    let blocks = inode.size / sb.block_size;
+    if blocks < MIN_JOURNAL_BLOCKS {
+        return Err(format!(
+            "journal of {blocks} blocks, fewer than {MIN_JOURNAL_BLOCKS}"
+        ));
+    }
+    let mut runs = Runs::new(sb, dev, inode)?;
+    let want = inode.size.div_ceil(sb.block_size);
+    let mut list = Vec::new();
+    let mut from = 0;
+    while from < want {
+        if list.len() >= MAX_JOURNAL_RUNS {
+            return Err(format!("journal in more than {MAX_JOURNAL_RUNS} pieces"));
+        }
+        match runs.next_from(from)? {
+            Some(Run {
+                logical,
+                len,
+                phys: Some(p),
+            }) if logical == from => {
+                list.push((logical, len, p));
+                from = logical + len;
+            }
+            _ => return Err(format!("journal block {from} is not mapped")),
+        }
+    }
+    Ok(Log {
+        dev: dev.clone(),
+        bs: sb.block_size,
+        blocks,
+        runs: list,
+    })
+}
+
+/// The journal's layout: from its inode, or, when that inode cannot hold a journal, from the
+/// superblock's backup of it (`s_jnl_blocks`), as e2fsck does. Says which in `notes`.
+fn locate(sb: &Superblock, dev: &Device, notes: &mut Vec<String>) -> Result<Log, String> {
+    let ino = u64::from(sb.journal_inum);
+    let why = match Inode::read(sb, dev.as_ref(), ino) {
+        Ok(inode) => match journal_runs(sb, dev, &inode) {
+            Ok(log) => return Ok(log),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    };
+    let Some((block, size)) = sb.journal_backup else {
+        return Err(why);
+    };
+    let log = journal_runs(sb, dev, &Inode::journal_backup(ino, block, size))
+        .map_err(|e| format!("{why}; its backup in the superblock: {e}"))?;
+    notes.push(format!(
+        "journal inode {ino} unusable ({why}): the superblock's backup of it was used"
+    ));
+    Ok(log)
+}
+
+/// Why the journal superblock `jsb` (the first `bs` bytes of the journal) cannot be trusted,
+/// by e2fsck's `e2fsck_journal_load` (it then resets the journal without replaying it, and
+/// the kernel refuses to mount): conflicting checksum features, a checksum type other than
+/// CRC32C, a checksum mismatch under v2/v3.
+fn superblock_problem(jsb: &[u8], incompat: u32) -> Option<String> {
+    let v2v3 = incompat & (INCOMPAT_CSUM_V2 | INCOMPAT_CSUM_V3) != 0;
+    if incompat & INCOMPAT_CSUM_V2 != 0 && incompat & INCOMPAT_CSUM_V3 != 0 {
+        return Some("journal superblock claims checksums v2 and v3".into());
+    }
+    if !v2v3 {
+        return None;
+    }
+    if be32(jsb, 0x24) & COMPAT_CHECKSUM != 0 {
+        return Some("journal superblock claims checksums v1 and v2/v3".into());
+    }
+    if jsb[0x50] != CRC32C_CHKSUM {
+        return Some(format!("journal checksum type {}", jsb[0x50]));
+    }
+    let mut copy = jsb[..JSB_SIZE].to_vec();
+    copy[0xFC..0x100].fill(0);
+    (crc32c_raw(!0, &copy) != be32(jsb, 0xFC))
+        .then(|| "journal superblock checksum mismatch".into())
+}
+
 /// Reads the journal of a volume flagged as needing recovery and works out what to replay.
 pub fn replay(sb: &Superblock, dev: &Device) -> Result<Replay, String> {
     if sb.journal_inum == 0 {
         return Err("the volume needs recovery but names no journal inode".into());
     }
-    let inode = Inode::read(sb, dev.as_ref(), u64::from(sb.journal_inum))?;
-    let mut runs = Runs::new(sb, dev, &inode)?;
-    let blocks = inode.size / sb.block_size;
-    let mut list = Vec::new();
-    let mut from = 0;
-    while from < blocks && list.len() < MAX_JOURNAL_RUNS {
-        match runs.next_from(from)? {
-            Some(r) => {
-                if let Some(p) = r.phys {
-                    list.push((r.logical, r.len, p));
-                }
-                from = r.logical + r.len;
-            }
-            None => break,
-        }
-    }
-    let log = Log {
-        dev: dev.clone(),
-        bs: sb.block_size,
-        runs: list,
-    };
+    let mut notes = Vec::new();
+    let log = locate(sb, dev, &mut notes)?;
+    let blocks = log.blocks;
     let bs = usize::try_from(sb.block_size).map_err(|_| "block size")?;
+    if bs < JSB_SIZE {
+        return Err("block size".into());
+    }
     let mut block = vec![0u8; bs];
     log.read(0, &mut block)?;
     let kind = be32(&block, 4);
     if be32(&block, 0) != MAGIC || (kind != SB_V1 && kind != SB_V2) {
         return Err("no journal superblock".into());
     }
+    let incompat = if kind == SB_V2 { be32(&block, 0x28) } else { 0 };
+    if let Some(problem) = superblock_problem(&block, incompat) {
+        return Err(problem);
+    }
     if u64::from(be32(&block, 0xC)) != sb.block_size {
         return Err("journal block size differs from the volume's".into());
     }
-    let maxlen = u64::from(be32(&block, 0x10)).min(blocks);
+    if u64::from(be32(&block, 0x10)) > blocks {
+        return Err(format!(
+            "journal superblock says {} blocks, its inode holds {blocks}",
+            be32(&block, 0x10)
+        ));
+    }
+    let maxlen = u64::from(be32(&block, 0x10));
     let first = u64::from(be32(&block, 0x14));
     let mut seq = be32(&block, 0x18);
     let start = u64::from(be32(&block, 0x1C));
-    let incompat = if kind == SB_V2 { be32(&block, 0x28) } else { 0 };
     let mut out = Replay {
         map: BTreeMap::new(),
         transactions: 0,
-        notes: Vec::new(),
+        notes,
         degraded: false,
     };
     if start == 0 {
@@ -164,6 +268,11 @@ pub fn replay(sb: &Superblock, dev: &Device) -> Result<Replay, String> {
             n => u64::from(n),
         };
         last = maxlen.saturating_sub(fc);
+        if last < MIN_JOURNAL_BLOCKS {
+            return Err(format!(
+                "journal of {maxlen} blocks with {fc} fast-commit blocks"
+            ));
+        }
         out.notes
             .push("fast-commit records of the journal are not replayed".into());
         out.degraded = true;
@@ -397,3 +506,6 @@ impl ReadAt for Replayed {
         self.inner.size()
     }
 }
+
+#[cfg(test)]
+mod tests;

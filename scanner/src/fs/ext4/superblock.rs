@@ -26,6 +26,8 @@ pub(super) const INCOMPAT_CSUM_SEED: u32 = 0x2000;
 pub(super) const RO_COMPAT_SPARSE_SUPER: u32 = 0x1;
 pub(super) const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
 const RO_COMPAT_GDT_CSUM: u32 = 0x10;
+/// `s_jnl_backup_type`: `s_jnl_blocks` holds a copy of the journal inode's block map.
+const JNL_BACKUP_BLOCKS: u8 = 1;
 /// Group flag: the group's inode table and bitmap were never initialised (no inode in use).
 pub(super) const BG_INODE_UNINIT: u16 = 0x1;
 const RO_COMPAT_BIGALLOC: u32 = 0x200;
@@ -87,6 +89,9 @@ pub struct Superblock {
     /// `metadata_csum`: the seed of inode checksums, `None` when checksums are off.
     pub csum_seed: Option<u32>,
     pub journal_inum: u32,
+    /// The superblock's copy of the journal inode (`s_jnl_blocks`, when `s_jnl_backup_type`
+    /// says it holds one): its 60-byte `i_block` and its size (words 15 and 16).
+    pub journal_backup: Option<([u8; 60], u64)>,
     pub label: Option<String>,
     /// First inode number for ordinary files (`s_first_ino`; 11 before revision 1).
     pub first_ino: u64,
@@ -226,6 +231,12 @@ impl Superblock {
             backup_bgs: [u64::from(le32(sb, 0x24C)), u64::from(le32(sb, 0x250))],
             csum_seed,
             journal_inum: le32(sb, 0xE0),
+            journal_backup: (sb[0xFD] == JNL_BACKUP_BLOCKS).then(|| {
+                let mut block = [0u8; 60];
+                block.copy_from_slice(&sb[0x10C..0x148]);
+                let size = (u64::from(le32(sb, 0x148)) << 32) | u64::from(le32(sb, 0x14C));
+                (block, size)
+            }),
             label: (!label.is_empty()).then_some(label),
             first_ino: if rev == 0 {
                 11

@@ -366,9 +366,11 @@ fn empty_journal_of_an_unclean_volume_replays_as_nothing() {
 #[test]
 fn unreadable_journal_falls_back_and_says_so() {
     let mut img = std::fs::read(ext_images().join("ext4-journal-v3.img")).unwrap();
-    // Point the superblock at a journal inode that is not one (the root directory).
+    // Point the superblock at a journal inode that is not one (the root directory), and
+    // take away its backup of the journal inode (else the journal is found there).
     let at = 1024 + 0xE0;
     img[at..at + 4].copy_from_slice(&2u32.to_le_bytes());
+    img[1024 + 0xFD] = 0;
     let sum = superblock_checksum(&img[1024..2048]);
     img[1024 + SB_CHECKSUM..1024 + SB_CHECKSUM + 4].copy_from_slice(&sum.to_le_bytes());
     let mut w = open(Arc::new(MemDevice::new(img))).unwrap();

@@ -114,6 +114,11 @@ pub static CATALOGUE: &[Entry] = &[
         "journal non rejoué : des modifications récentes peuvent manquer ({reason})",
     ),
     e(
+        "journal_backup_used",
+        "journal inode {inode} unusable ({error}): the superblock's backup of it was used",
+        "inode {inode} du journal inutilisable ({error}) : sa copie de secours dans le superbloc a été utilisée",
+    ),
+    e(
         "journal_fast_commit",
         "fast-commit records of the journal are not replayed",
         "les enregistrements fast-commit du journal ne sont pas rejoués",
