@@ -410,3 +410,33 @@ fn pseudonymised_save_keeps_the_key_and_hides_names() {
         assert!(fsck(&s.img).0, "{}", fsck(&s.img).1);
     }
 }
+
+/// Runs `op` on `base` once whole (returns its writes), then once cut after each of its
+/// writes: `fsck.fat -n` after every cut, then `check(image, cut)`. Returns (writes, damaged
+/// cut points).
+pub(crate) fn cut_everywhere(
+    label: &str,
+    base: &[u8],
+    op: &dyn Fn(&mut CutStore),
+    check: &dyn Fn(&[u8], usize),
+) -> (usize, usize) {
+    let mut whole = store(base.to_vec(), None);
+    op(&mut whole);
+    let total = whole.writes;
+    let mut bad = Vec::new();
+    for cut in 0..total {
+        let mut cs = store(base.to_vec(), Some(cut));
+        op(&mut cs);
+        let (ok, text) = fsck(&cs.img);
+        if !ok {
+            bad.push((cut, text));
+        }
+        check(&cs.img, cut);
+    }
+    eprintln!("{label}: {total} writes, {} damaged cut points", bad.len());
+    assert!(
+        bad.is_empty(),
+        "{label}: fsck complained after cuts {bad:?}"
+    );
+    (total, bad.len())
+}

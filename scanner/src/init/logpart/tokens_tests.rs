@@ -1,7 +1,8 @@
 //! Power-cut simulations of the token saves: a cut after every single write.
 
 use super::super::save_tests::{
-    fsck, list_records, opts, prepared_partition, read, sample_host, sample_lines, store, tool,
+    cut_everywhere, fsck, list_records, opts, prepared_partition, read, sample_host, sample_lines,
+    store, tool,
 };
 use super::super::{save_scan_on, SaveOptions, INDEX, RECORD_FILE};
 use super::*;
@@ -152,36 +153,6 @@ fn prepare_refuses_a_volume_without_the_stick_id() {
         Err(FatError::NotFound(_))
     ));
     assert_eq!(vol.free_clusters(), before);
-}
-
-/// Runs `op` on `base` once whole (returns its writes), then once cut after each of its
-/// writes: `fsck.fat -n` after every cut, then `check(image, cut)`. Returns (writes, damaged
-/// cut points).
-fn cut_everywhere(
-    label: &str,
-    base: &[u8],
-    op: &dyn Fn(&mut CutStore),
-    check: &dyn Fn(&[u8], usize),
-) -> (usize, usize) {
-    let mut whole = store(base.to_vec(), None);
-    op(&mut whole);
-    let total = whole.writes;
-    let mut bad = Vec::new();
-    for cut in 0..total {
-        let mut cs = store(base.to_vec(), Some(cut));
-        op(&mut cs);
-        let (ok, text) = fsck(&cs.img);
-        if !ok {
-            bad.push((cut, text));
-        }
-        check(&cs.img, cut);
-    }
-    eprintln!("{label}: {total} writes, {} damaged cut points", bad.len());
-    assert!(
-        bad.is_empty(),
-        "{label}: fsck complained after cuts {bad:?}"
-    );
-    (total, bad.len())
 }
 
 /// Bytes that do not compress (xorshift).

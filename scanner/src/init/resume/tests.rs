@@ -7,7 +7,7 @@ use super::*;
 use crate::init::fatlog::tests::CutStore;
 use crate::init::fatlog::{DosTime, FatError, Node};
 use crate::init::logpart::save_tests::{
-    blank_partition, fsck, prepared_partition, read, sample_host, store, tool,
+    blank_partition, cut_everywhere, fsck, prepared_partition, read, sample_host, store, tool,
 };
 use crate::init::logpart::{save_scan_on, SaveOptions, RECORD_FILE, SCANS_DIR};
 use std::io::Write;
@@ -62,31 +62,6 @@ fn texts() -> Vec<String> {
         out.push(prev + &chunk_text(&lines, "2026-12-02T10:05:00Z", NOW + u64::from(n) * 60));
     }
     out
-}
-
-/// Runs `op` once whole (its writes counted), then once cut after each of its writes:
-/// `fsck.fat -n` after every cut, then `check(image, cut)`. Returns (writes, damaged cuts).
-fn cut_everywhere(
-    label: &str,
-    base: &[u8],
-    op: &dyn Fn(&mut CutStore),
-    check: &dyn Fn(&[u8], usize),
-) -> (usize, usize) {
-    let mut whole = store(base.to_vec(), None);
-    op(&mut whole);
-    let total = whole.writes;
-    let mut bad = Vec::new();
-    for cut in 0..total {
-        let mut cs = store(base.to_vec(), Some(cut));
-        op(&mut cs);
-        let (ok, text) = fsck(&cs.img);
-        if !ok {
-            bad.push((cut, text));
-        }
-        check(&cs.img, cut);
-    }
-    eprintln!("{label}: {total} writes, {} damaged cut points", bad.len());
-    (total, bad.len())
 }
 
 fn checkpoint_of(img: &[u8]) -> Option<Checkpoint> {
