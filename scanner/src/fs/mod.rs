@@ -20,6 +20,7 @@ pub mod fat;
 pub mod lznt1;
 pub mod ntfs;
 pub mod open;
+pub(crate) mod runmap;
 
 use std::fmt;
 use std::io::Read;

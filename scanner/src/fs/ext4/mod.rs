@@ -1,7 +1,9 @@
 //! ext2/ext3/ext4 reader of our own: superblock and group descriptors (`meta_bg`, `64bit`),
 //! inodes by number (any size, `metadata_csum` checked, the low half only on 128-byte
 //! inodes), extent trees and legacy block maps, inline data, directory blocks read linearly,
-//! and the journal replayed in memory.
+//! and the journal replayed in memory. Files of 1 MiB and more are also offered as a
+//! random-access device over their runs ([`mapped`]), so that a large ISO or disk image opens
+//! in place.
 //!
 //! Why not only `ext4-view` (which stays, as the differential oracle of the tests): its API has
 //! no inode numbers, so every open re-resolved its path from `/` and searched the parent
@@ -27,6 +29,7 @@ mod data;
 mod dir;
 mod inode;
 mod journal;
+mod mapped;
 mod orphans;
 mod reached;
 mod superblock;
@@ -37,6 +40,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
+use crate::fs::runmap::MAPPED_MIN;
 use crate::fs::{
     guard, join_path, Content, FileMeta, FsError, SkipReason, Visitor, VolumeInfo, WalkEnd, Walker,
 };
@@ -435,7 +439,16 @@ impl Walk<'_, '_> {
             ..FileMeta::default()
         };
         let mut reader = FileData::new(runs, size);
-        self.visitor.visit(&meta, Content::Data(&mut reader))
+        if size < MAPPED_MIN || inode.has(FLAG_INLINE_DATA) {
+            return self.visitor.visit(&meta, Content::Data(&mut reader));
+        }
+        // Large files: also offered as a device over their runs (see `mapped`).
+        let device = || -> Option<Device> {
+            let runs = Runs::new(&w.sb, &w.dev, &inode).ok()?;
+            mapped::device(&w.dev, runs, w.sb.block_size, size).ok()
+        };
+        self.visitor
+            .visit_mapped(&meta, Content::Data(&mut reader), &device)
     }
 }
 
