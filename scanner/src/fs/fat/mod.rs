@@ -15,7 +15,9 @@
 //! whose chain comes back to a cluster already read (its own or another directory's) fails with
 //! an error instead of looping, and a listing may not read more than the 2 MiB a FAT directory
 //! can hold. Every call into the crate runs under [`guard`], so a panic becomes an error for one
-//! path. Nothing is ever written: the crate's writes land on an adapter that refuses them (and
+//! path. Files of 1 MiB and more are also offered as a random-access device over their
+//! cluster chain ([`mapped`]), so that a large ISO or disk image opens in place. Nothing is
+//! ever written: the crate's writes land on an adapter that refuses them (and
 //! counts the attempts), and `stats()` is never called.
 
 use std::io::{self, Read};
@@ -27,6 +29,7 @@ use fatfs::{DirEntry, FileSystem, FsOptions};
 mod bpb;
 mod cp850;
 mod geometry;
+mod mapped;
 mod patch;
 mod probe;
 mod storage;
@@ -42,6 +45,7 @@ use storage::FatIo;
 pub(crate) use time::days_from_civil;
 use time::unix_time;
 
+use crate::fs::runmap::MAPPED_MIN;
 use crate::fs::{
     guard, join_path, Content, FileMeta, FsError, Visitor, VolumeInfo, WalkEnd, Walker,
 };
@@ -63,6 +67,8 @@ const CACHE_MAX: usize = 32 * 1024 * 1024;
 pub struct FatWalker {
     fs: FileSystem<FatIo>,
     probe: Arc<Probe>,
+    /// Where chains and data are, for the mapped devices of large files.
+    layout: mapped::Layout,
     writes: Arc<AtomicU64>,
     info: VolumeInfo,
 }
@@ -158,9 +164,11 @@ pub fn open(dev: Device) -> Result<FatWalker, FsError> {
             notes.push("volume reports disk I/O errors (FAT status flag)".to_string());
         }
     }
+    let layout = mapped::Layout::new(&geo, &boot, fs.fat_type());
     Ok(FatWalker {
         fs,
         probe,
+        layout,
         writes,
         info: VolumeInfo {
             label,
@@ -255,6 +263,7 @@ impl Walker for FatWalker {
     fn walk(&mut self, visitor: &mut dyn Visitor) -> Result<WalkEnd, FsError> {
         let fs = &self.fs;
         let probe = &*self.probe;
+        let layout = &self.layout;
         probe.reset();
         let root = guard(|| fs.root_dir()).map_err(FsError::Panic)?;
         let mut stack = vec![("/".to_string(), 0usize, root)];
@@ -318,7 +327,19 @@ impl Walker for FatWalker {
                             file,
                             remaining: meta.size,
                         };
-                        visitor.visit(&meta, Content::Data(&mut reader))
+                        if meta.size < MAPPED_MIN {
+                            visitor.visit(&meta, Content::Data(&mut reader))
+                        } else {
+                            // Large files: also offered as a device (see `mapped`); the first
+                            // cluster is where the crate reads the first byte.
+                            let device = || -> Option<Device> {
+                                let first = probe.first_data_read(|| {
+                                    let _ = entry.to_file().read(&mut [0u8; 1]);
+                                })?;
+                                mapped::device(layout, &probe.inner, first, meta.size).ok()
+                            };
+                            visitor.visit_mapped(&meta, Content::Data(&mut reader), &device)
+                        }
                     }
                     Err(p) => visitor.visit(&meta, Content::Error(format!("reader crashed: {p}"))),
                 };

@@ -1,6 +1,8 @@
 //! The probe under `fatfs`: it watches which clusters the crate reads while a directory is
 //! listed, and fails a listing whose chain loops, meets another directory's clusters, or reads
-//! more than a FAT directory can hold (the crate itself would spin forever).
+//! more than a FAT directory can hold (the crate itself would spin forever). It also tells
+//! where the crate read a file's first byte ([`Probe::first_data_read`]): `fatfs` keeps the
+//! first cluster private, and the mapped device of a large file starts there.
 
 use std::collections::HashSet;
 use std::io;
@@ -26,6 +28,9 @@ pub(super) struct ProbeState {
     last: Option<u64>,
     this_dir: HashSet<u64>,
     all_dirs: HashSet<u64>,
+    /// Watching for the first read in the data region, and where it was.
+    watch: bool,
+    first_data: Option<u64>,
 }
 
 /// Probe key for the fixed FAT12/16 root directory region.
@@ -59,8 +64,24 @@ impl Probe {
         }
     }
 
+    /// The device offset of the first read of the data region that `read` makes, if any.
+    pub(super) fn first_data_read(&self, read: impl FnOnce()) -> Option<u64> {
+        {
+            let mut s = self.lock();
+            s.watch = true;
+            s.first_data = None;
+        }
+        let _ = crate::fs::guard(read);
+        let mut s = self.lock();
+        s.watch = false;
+        s.first_data.take()
+    }
+
     fn check(&self, offset: u64, len: usize) -> io::Result<()> {
         let mut s = self.lock();
+        if s.watch && s.first_data.is_none() && offset >= self.geo.data_start {
+            s.first_data = Some(offset);
+        }
         if !s.listing || offset < self.geo.fat_end {
             return Ok(());
         }
