@@ -134,6 +134,9 @@ pub(crate) struct Chain {
     remaining: u64,
     /// The owner has no stated size (the root directory): the chain's end is its end.
     until_end: bool,
+    /// Whether the clusters handed out are claimed in the walk's record (not for a second
+    /// reading of a file's chain, see [`Chain::unclaimed`]).
+    claim: bool,
 }
 
 impl Chain {
@@ -144,6 +147,17 @@ impl Chain {
             next: (clusters > 0).then_some(first),
             remaining: clusters,
             until_end: false,
+            claim: true,
+        }
+    }
+
+    /// The same chain, for a second reading of clusters the walk already claimed (the mapped
+    /// device of a file its stream read first): nothing is claimed, so the caller must
+    /// bound loops itself (`runmap` refuses runs that share clusters).
+    pub(crate) fn unclaimed(first: u64, clusters: u64, contiguous: bool) -> Self {
+        Self {
+            claim: false,
+            ..Self::new(first, clusters, contiguous)
         }
     }
 
@@ -228,8 +242,8 @@ impl Chain {
                 }
             }
         }
-        for c in start..start + len {
-            if !vol.claim(c) {
+        if self.claim {
+            if let Some(c) = (start..start + len).find(|&c| !vol.claim(c)) {
                 return Err(format!(
                     "cluster {c} is read twice (the chain loops or is cross-linked with another)"
                 ));

@@ -10,6 +10,8 @@
 //! - [`dir`]: directory entry sets (File, Stream Extension, File Name) checked by their
 //!   SetChecksum, read a chunk at a time.
 //! - [`content`]: a file's clusters up to `ValidDataLength`, zeros after it.
+//! - [`mapped`]: the same bytes as a random-access device, for files of 1 MiB and more (a
+//!   large ISO or disk image is opened in place through it).
 //!
 //! Nothing is allocated by a size read from disk: chains are walked as far as their owner's
 //! size (capped by the cluster count), directories are streamed, the one buffer sized by the
@@ -19,6 +21,7 @@ mod alloc;
 mod boot;
 mod content;
 mod dir;
+mod mapped;
 #[cfg(test)]
 mod tests;
 
@@ -27,6 +30,7 @@ use std::sync::Arc;
 
 use self::alloc::Clusters;
 use self::dir::{Extent, Item};
+use crate::fs::runmap::MAPPED_MIN;
 use crate::fs::{
     guard, join_path, Content, FileMeta, FsError, Visitor, VolumeInfo, WalkEnd, Walker,
 };
@@ -180,6 +184,11 @@ impl Walker for ExfatWalker {
                                 modified: e.modified,
                             };
                             match content::FileReader::new(vol, &e) {
+                                Ok(mut r) if e.size >= MAPPED_MIN => {
+                                    // Large files: also offered as a device (see `mapped`).
+                                    let device = || mapped::device(vol, &e).ok();
+                                    visitor.visit_mapped(&meta, Content::Data(&mut r), &device)
+                                }
                                 Ok(mut r) => visitor.visit(&meta, Content::Data(&mut r)),
                                 Err(msg) => visitor.visit(&meta, Content::Error(msg)),
                             }
