@@ -7,6 +7,8 @@
 mod common;
 #[path = "containers/in_place.rs"]
 mod in_place;
+#[path = "containers/in_place_hosts.rs"]
+mod in_place_hosts;
 #[path = "containers/vdisk.rs"]
 mod vdisk;
 

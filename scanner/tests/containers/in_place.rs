@@ -70,7 +70,7 @@ fn iso_and_disk_image_over_the_limit_open_in_place_on_ntfs() {
 }
 
 /// Length and SHA-256 of a content.
-type Digest32 = (u64, [u8; 32]);
+pub(super) type Digest32 = (u64, [u8; 32]);
 
 /// Reads a device whole, in 1 MiB reads, into a digest.
 fn device_digest(dev: &dyn ReadAt) -> Digest32 {
@@ -90,8 +90,8 @@ fn device_digest(dev: &dyn ReadAt) -> Digest32 {
 
 /// For every mapped file: (path, stream digest, device digest).
 #[derive(Default)]
-struct Differential {
-    mapped: Vec<(String, Digest32, Digest32)>,
+pub(super) struct Differential {
+    pub(super) mapped: Vec<(String, Digest32, Digest32)>,
 }
 
 impl Visitor for Differential {
@@ -154,9 +154,9 @@ fn ntfs_mapped_device_reads_the_same_bytes_as_the_stream() {
 /// Reads every mapped device to its end (errors allowed, counted): a lying run list must
 /// give read errors, never a panic, a hang or a device longer than the declared size.
 #[derive(Default)]
-struct ReadAll {
-    mapped: u64,
-    errors: u64,
+pub(super) struct ReadAll {
+    pub(super) mapped: u64,
+    pub(super) errors: u64,
 }
 
 impl Visitor for ReadAll {
@@ -178,8 +178,17 @@ impl Visitor for ReadAll {
         let mut pos = 0u64;
         while pos < dev.size() {
             match dev.read_at(pos, &mut buf) {
-                Ok(0) => break,
-                Ok(n) => pos += n as u64,
+                Ok(0) => panic!("{}: device ends at {pos}, before its size", meta.path),
+                Ok(n) => {
+                    assert!(
+                        n <= buf.len(),
+                        "{}: read of {n} bytes into {}",
+                        meta.path,
+                        buf.len()
+                    );
+                    pos += n as u64;
+                    assert!(pos <= meta.size, "{}: read past its size", meta.path);
+                }
                 Err(_) => {
                     self.errors += 1;
                     break;
