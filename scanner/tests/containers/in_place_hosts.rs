@@ -198,10 +198,12 @@ fn unwritten_extents_holes_and_bytes_past_the_valid_length_read_as_zeros() {
     zeros_from("exfat-small.img", "/b.bin", 1_000_000, true);
 }
 
+/// What [`MappedOnly`] calls for each mapped file: its metadata, content and device maker.
+type OnMapped<'a> =
+    dyn FnMut(&vigie::fs::FileMeta, vigie::fs::Content<'_>, &dyn Fn() -> Option<Device>) + 'a;
+
 /// Hands each mapped file to a closure (the others are ignored).
-struct MappedOnly<'a>(
-    &'a mut dyn FnMut(&vigie::fs::FileMeta, vigie::fs::Content<'_>, &dyn Fn() -> Option<Device>),
-);
+struct MappedOnly<'a>(&'a mut OnMapped<'a>);
 
 impl vigie::fs::Visitor for MappedOnly<'_> {
     fn visit(
