@@ -4,8 +4,8 @@
 //! ([`open`]) or, for an image larger than the in-memory limit, the file's own extents on the
 //! host volume ([`open_at`]). Directory extents already visited are skipped (a corrupt image
 //! can loop), the number of records read and the size of a directory extent are bounded, and
-//! file data are read in place (a window of the image). UDF-only discs (no ISO 9660 bridge)
-//! are not read.
+//! file data are read in place (a window of the image). A disc that also has a UDF volume is
+//! read by [`super::udf`] (this side may be a stub), this reader being its fallback.
 
 use std::collections::HashSet;
 use std::io::{self, Read};

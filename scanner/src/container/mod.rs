@@ -28,6 +28,7 @@ pub mod ole;
 pub mod sevenz;
 pub mod single;
 pub mod tar;
+pub mod udf;
 pub mod vdisk;
 pub mod zip;
 
@@ -67,6 +68,8 @@ pub enum Kind {
     Cpio,
     /// ISO 9660 (with Joliet names).
     Iso,
+    /// UDF (with or without an ISO 9660 bridge: UDF is preferred when both are there).
+    Udf,
     /// Microsoft Cabinet (stored, MSZIP, LZX).
     Cab,
     /// A disk image found as a file (raw `.img`, VHD, VHDX, sparse VMDK).
@@ -90,6 +93,7 @@ impl Kind {
             Self::Mail => "mail",
             Self::Cpio => "cpio",
             Self::Iso => "iso9660",
+            Self::Udf => "udf",
             Self::Cab => "cab",
             Self::DiskImage => "disk image",
             Self::Unsupported(n) => n,
@@ -206,11 +210,12 @@ pub fn sniff(data: &[u8], name: &str) -> Option<Kind> {
     if at(0, b"MSCF\x00\x00\x00\x00") {
         return Some(Kind::Cab);
     }
+    // Before ISO 9660: a bridge disc's ISO side may list only a readme.
+    if udf::sniff(data) {
+        return Some(Kind::Udf);
+    }
     if at(0x8001, b"CD001") {
         return Some(Kind::Iso);
-    }
-    if udf_only(data) {
-        return Some(Kind::Unsupported("udf"));
     }
     if let Some(k) = disk::sniff(data, &ext) {
         return Some(k);
@@ -219,15 +224,6 @@ pub fn sniff(data: &[u8], name: &str) -> Option<Kind> {
         return Some(Kind::Mail);
     }
     None
-}
-
-/// A UDF image without an ISO 9660 bridge (what Windows tools often write): its volume
-/// recognition sequence (ECMA-167 2/9.1) starts at 32 KiB with `BEA01` and names `NSR02` or
-/// `NSR03` in one of the next sectors (2 KiB each). Recognised so that it is counted
-/// (`unsupported_archive`: no UDF reader yet), never passed silently.
-fn udf_only(data: &[u8]) -> bool {
-    let id = |sector: usize| data.get(sector * 2048 + 1..sector * 2048 + 6);
-    id(16) == Some(b"BEA01") && (17..=20).any(|s| matches!(id(s), Some(b"NSR02") | Some(b"NSR03")))
 }
 
 /// Opens a recognised container over its content.
@@ -249,6 +245,7 @@ pub fn open<'a>(
         Kind::Mail => Box::new(mail::open(data)),
         Kind::Cpio => Box::new(cpio::open(data)),
         Kind::Iso => Box::new(iso::open(data)?),
+        Kind::Udf => udf::open_disc(crate::io::BytesAt(data))?,
         Kind::Cab => Box::new(cab::open(data)?),
         Kind::DiskImage => Box::new(disk::open(data)?),
         Kind::Unsupported(name) => return Err(ContainerError::Unsupported(name.to_string())),
@@ -258,7 +255,7 @@ pub fn open<'a>(
 /// Whether a container of this kind can be opened in place over a device (random access to
 /// the file's own extents on its volume) when it is too large to hold in memory.
 pub fn opens_in_place(kind: Kind) -> bool {
-    matches!(kind, Kind::Iso | Kind::DiskImage)
+    matches!(kind, Kind::Iso | Kind::Udf | Kind::DiskImage)
 }
 
 /// Opens a recognised container over a device holding exactly its bytes (see
@@ -266,6 +263,7 @@ pub fn opens_in_place(kind: Kind) -> bool {
 pub fn open_device(kind: Kind, dev: Device) -> Result<Box<dyn Members>, ContainerError> {
     Ok(match kind {
         Kind::Iso => Box::new(iso::open_at(dev)?),
+        Kind::Udf => udf::open_disc(dev)?,
         Kind::DiskImage => Box::new(disk::open_device(dev)?),
         other => {
             return Err(ContainerError::Limit(format!(
@@ -375,7 +373,20 @@ mod tests {
         udf[16 * 2048 + 1..16 * 2048 + 6].copy_from_slice(b"BEA01");
         assert_eq!(sniff(&udf, "a.iso"), None);
         udf[17 * 2048 + 1..17 * 2048 + 6].copy_from_slice(b"NSR02");
-        assert_eq!(sniff(&udf, "a.iso"), Some(Kind::Unsupported("udf")));
+        assert_eq!(sniff(&udf, "a.iso"), Some(Kind::Udf));
+        // A bridge disc: ISO 9660 descriptors first, then the UDF sequence: read as UDF.
+        let mut bridge = vec![0u8; 24 * 2048];
+        for (s, id) in [
+            (16, b"CD001"),
+            (17, b"CD001"),
+            (18, b"BEA01"),
+            (19, b"NSR03"),
+        ] {
+            bridge[s * 2048 + 1..s * 2048 + 6].copy_from_slice(id);
+        }
+        assert_eq!(sniff(&bridge, "a.iso"), Some(Kind::Udf));
+        bridge[19 * 2048 + 1..19 * 2048 + 6].copy_from_slice(b"TEA01");
+        assert_eq!(sniff(&bridge, "a.iso"), Some(Kind::Iso));
         assert_eq!(sniff(b"", "a"), None);
     }
 }

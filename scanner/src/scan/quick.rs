@@ -188,6 +188,7 @@ pub fn sniff(name: &str, b: &[u8]) -> Option<Kind> {
     if archive.iter().any(|m| at(b, 0, m))
         || at(b, 257, b"ustar")
         || at(b, 0x8001, b"CD001")
+        || at(b, 0x8001, b"BEA01") // UDF without an ISO 9660 bridge
         || (b.len() >= 512 && at(b, 510, b"\x55\xaa") && b[..446].iter().any(|&x| x != 0))
     {
         return Some(Kind::Archive);
@@ -264,6 +265,8 @@ mod tests {
         iso[0x8001..0x8006].copy_from_slice(b"CD001");
         assert_eq!(sniff("x.bin", &iso), Some(Kind::Archive));
         assert_eq!(sniff("x.bin", &iso[..SNIFF]), None);
+        iso[0x8001..0x8006].copy_from_slice(b"BEA01");
+        assert_eq!(sniff("x.bin", &iso), Some(Kind::Archive));
     }
 
     #[test]
