@@ -9,6 +9,8 @@ mod common;
 mod in_place;
 #[path = "containers/in_place_hosts.rs"]
 mod in_place_hosts;
+#[path = "containers/udf.rs"]
+mod udf;
 #[path = "containers/vdisk.rs"]
 mod vdisk;
 
