@@ -10,7 +10,6 @@
 //! (tags resealed, so that the reader goes past its checksums) must end without a panic.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -71,7 +70,10 @@ fn source_files(root: &Path) -> BTreeMap<String, (u64, String)> {
 
 /// Opens `data` as the engine does (sniff, open) and lists its members: name -> (size,
 /// SHA-256), or the error text of a member that could not be read.
-fn members(data: &[u8]) -> Result<BTreeMap<String, Result<(u64, String), String>>, ContainerError> {
+/// Member name -> (size, SHA-256), or the error text.
+type Listing = BTreeMap<String, Result<(u64, String), String>>;
+
+fn members(data: &[u8]) -> Result<Listing, ContainerError> {
     let kind = container::sniff(data, "disc.iso");
     assert_eq!(kind, Some(Kind::Udf));
     let mut opened = container::open(Kind::Udf, data, "disc.iso")?;
@@ -112,7 +114,6 @@ fn udf_members_equal_the_source_tree() {
     let dir = tempfile::tempdir().unwrap();
     let tree = build(dir.path());
     let mut want = source_files(&dir.path().join("src"));
-    type Listing = BTreeMap<String, Result<(u64, String), String>>;
     let plain: Listing = want
         .iter()
         .map(|(k, v)| (k.clone(), Ok(v.clone())))

@@ -108,7 +108,10 @@ fn image(data: &[u8]) -> Vec<u8> {
     d
 }
 
-fn list(d: &[u8]) -> Result<(Vec<(String, Vec<u8>)>, Vec<String>), ContainerError> {
+/// The members (name, bytes) and the notes.
+type Listed = (Vec<(String, Vec<u8>)>, Vec<String>);
+
+fn list(d: &[u8]) -> Result<Listed, ContainerError> {
     let mut u = open(d)?;
     let mut out = Vec::new();
     let mut each = |meta: &MemberMeta, content: Content<'_>| {
