@@ -3,7 +3,6 @@
 //! member is read to its end, and no member may yield more bytes than its declared size.
 #![no_main]
 
-use std::io::Read;
 use std::ops::ControlFlow;
 
 use libfuzzer_sys::fuzz_target;
