@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = SaveOptions {
         pseudonymise: data.first().is_some_and(|b| b & 1 == 1),
         now: 1_795_876_200,
+        folder: None,
     };
     let _ = save_scan_on(MemStore(data.to_vec()), &host, &lines, &opts);
 });
