@@ -399,6 +399,31 @@ pub static CATALOGUE: &[Entry] = &[
         "{path} : taux de compression supérieur à {ratio}:1 (bombe de décompression)",
     ),
     e(
+        "container_udf_reserve_sequence",
+        "{path}: udf: main volume descriptor sequence unreadable: reserve copy used",
+        "{path} : udf : séquence principale de descripteurs de volume illisible : copie de réserve utilisée",
+    ),
+    e(
+        "container_udf_vat",
+        "{path}: udf: virtual partition (VAT, write-once disc) not read",
+        "{path} : udf : partition virtuelle (VAT, disque non réinscriptible) non lue",
+    ),
+    e(
+        "container_udf_metadata_mirror",
+        "{path}: udf: metadata file unreadable: its mirror used",
+        "{path} : udf : fichier de métadonnées illisible : son miroir a été utilisé",
+    ),
+    e(
+        "container_udf_no_sparing_table",
+        "{path}: udf: no readable sparing table: packets read where first written",
+        "{path} : udf : aucune table de remplacement lisible : paquets lus à leur emplacement d'origine",
+    ),
+    e(
+        "container_udf_bridged",
+        "{path}: udf: {error}: its ISO 9660 side read instead",
+        "{path} : udf : {error} : son côté ISO 9660 a été lu à la place",
+    ),
+    e(
         "container_vhdx_log",
         "{path}: disk image: vhdx log not replayed (the image was not closed cleanly): read as it is",
         "{path} : image disque : journal vhdx non rejoué (l'image n'a pas été fermée proprement) : lue telle quelle",

@@ -138,6 +138,10 @@ const EXAMPLES: &[(&str, &str, &[&str])] = &[
         "a/b.cab: cab: reader crashed: index out of bounds",
     ]),
     ("container/vdisk/mod.rs", "vhdx log not replayed (the image was not closed cleanly): read as it is", &["a/b.img: disk image: vhdx log not replayed (the image was not closed cleanly): read as it is"]),
+    ("container/udf/volume.rs", "main volume descriptor sequence unreadable: reserve copy used", &["a/b.iso: udf: main volume descriptor sequence unreadable: reserve copy used"]),
+    ("container/udf/volume.rs", "virtual partition (VAT, write-once disc) not read", &["a/b.iso: udf: virtual partition (VAT, write-once disc) not read"]),
+    ("container/udf/volume.rs", "metadata file unreadable: its mirror used", &["a/b.iso: udf: metadata file unreadable: its mirror used"]),
+    ("container/udf/volume.rs", "no readable sparing table: packets read where first written", &["a/b.iso: udf: no readable sparing table: packets read where first written"]),
     ("disk/gpt.rs", "{primary_why}; {}", &["primary GPT header missing; backup GPT header unusable: bad CRC"]),
 ];
 
