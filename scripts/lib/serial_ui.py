@@ -6,15 +6,27 @@ text; colours ignored), so steps can wait for text on the *screen*, not in a byt
 
     serial_ui.py SOCKET SCRIPT.json   (steps: {"wait": "text", "timeout": s} |
                                                {"send": "keys"} | {"absent": "text"} |
-                                               {"absent_re": "regex, per line"})
+                                               {"absent_re": "regex, per line"} |
+                                               {"poweroff": s})
 Like a real terminal, it answers a cursor position request (CSI 6n), which the UI uses to
 learn the size of a serial terminal.
 Key names in "send": <up> <down> <left> <right> <enter> <esc> <bs>, anything else is typed.
-Exits 0 when every step passed, 1 otherwise (printing the screen).
+"poweroff" fails unless the guest powers off (QEMU closes the socket) within s seconds; after
+the last step the driver waits up to 120 s for that either way.
+Exits 0 when every step passed, 1 otherwise (printing the screen). If the reader of the
+serial stream dies (a bug here), the driver says so and fails: a reader that stops reading
+would stall the guest's console and look like a hang of PID 1.
 """
-import codecs, json, re, socket, sys, threading, time
+import codecs, json, re, socket, sys, threading, time, traceback
 
 W, H = 80, 25
+# Sent after every key: Ctrl-G, which the UI ignores (a control character) and so does PID 1's
+# crash screen. Under TCG on a loaded host the emulated 16550's character-timeout interrupt
+# sometimes never comes, and a key below the FIFO's trigger level then waits in the UART until
+# the next byte arrives (seen here: a final Enter waited 30 s, until an idle key came, then the
+# guest powered off 0.3 s later). A second byte re-arms that timeout. Setting the trigger to
+# one byte in the guest instead splits escape sequences: the UI reads a lone ESC.
+IDLE = b"\x07"
 KEYS = {"<up>": "\x1b[A", "<down>": "\x1b[B", "<right>": "\x1b[C", "<left>": "\x1b[D",
         "<enter>": "\r", "<esc>": "\x1b", "<bs>": "\x7f"}
 
@@ -139,17 +151,22 @@ def main():
     scr = Screen()
     scr.reply = s.sendall
     done = threading.Event()
+    died = []
 
     def reader():
-        while True:
-            try:
-                d = s.recv(4096)
-            except OSError:
-                break
-            if not d:
-                break
-            scr.feed(d)
-        done.set()
+        try:
+            while True:
+                try:
+                    d = s.recv(4096)
+                except OSError:
+                    break
+                if not d:
+                    break
+                scr.feed(d)
+        except Exception:
+            died.append(traceback.format_exc())
+        finally:
+            done.set()
 
     threading.Thread(target=reader, daemon=True).start()
     for i, step in enumerate(script):
@@ -176,10 +193,26 @@ def main():
         elif "send" in step:
             for tok in re.findall(r"<[a-z]+>|.", step["send"], re.S):
                 s.sendall(KEYS.get(tok, tok).encode())
-                time.sleep(0.4)
+                time.sleep(0.2)
+                s.sendall(IDLE)
+                time.sleep(0.2)
             time.sleep(step.get("pause", 0.8))
+        elif "poweroff" in step:
+            t = time.time()
+            nudge = step.get("nudge")
+            if nudge and not done.wait(timeout=nudge[0]):
+                print(f"serial_ui: no power-off {nudge[0]} s after the last key; sending {nudge[1]!r}")
+                s.sendall(KEYS.get(nudge[1], nudge[1]).encode())
+            if not done.wait(timeout=step["poweroff"]):
+                print(f"serial_ui: step {i}: the guest did not power off within {step['poweroff']} s; screen:")
+                print(scr.text())
+                return 1
+            print(f"serial_ui: the guest powered off after {time.time() - t:.1f} s")
         elif "dump" in step:
             print(scr.text())
+        if died:
+            print(f"serial_ui: step {i}: the serial reader died:\n{died[0]}")
+            return 1
     # Wait for the guest to power off (QEMU closes the socket).
     done.wait(timeout=120)
     return 0
