@@ -71,17 +71,7 @@ pub(super) fn interactive(b: &mut Boot) -> Result<(), String> {
     if cfg.crash.is_some() {
         say("  TEST ONLY: vigie.test.crash is set, the UI/scan child will crash on purpose");
     }
-    // A serial console: every key raises the UART's interrupt (see `prompt_serial_input`).
-    let prompt = crate::tui::console::prompt_serial_input(&cfg.tty);
-    say(&format!(
-        "  console UI on {}{}",
-        cfg.tty,
-        if prompt {
-            " (UART receive trigger: 1 byte)"
-        } else {
-            ""
-        }
-    ));
+    say(&format!("  console UI on {}", cfg.tty));
     let (data_r, data_w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
     let (reply_r, reply_w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
     quiet_console(true);

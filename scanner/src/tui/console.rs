@@ -149,23 +149,6 @@ pub fn is_vt(name: &str) -> bool {
         .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// On a serial console, asks the UART to raise its receive interrupt at every byte (the
-/// kernel's `rx_trig_bytes`, 8 bytes by default on a 16550A) instead of leaning on its
-/// character timeout for a lone key: a key then reaches the UI at once. Seen here under QEMU
-/// (TCG, loaded host): the timeout interrupt of a single Enter did not come, and the key
-/// waited in the UART until the next one, in 2 of 10 console sessions. Best effort: a UART
-/// without a FIFO, or a virtual console, has no such file; returns whether it was set.
-pub fn prompt_serial_input(name: &str) -> bool {
-    if is_vt(name) || tty_path(name) != Path::new("/dev").join(name) {
-        return false;
-    }
-    std::fs::write(
-        Path::new("/sys/class/tty").join(name).join("rx_trig_bytes"),
-        "1",
-    )
-    .is_ok()
-}
-
 /// Puts `tty` in raw mode (no echo, no line buffering, no signals); used by PID 1 for the
 /// crash screen (the UI child uses crossterm's raw mode).
 pub fn raw_mode(tty: &File) -> io::Result<()> {
