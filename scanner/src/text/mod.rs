@@ -55,6 +55,16 @@ pub fn skip_reason(lang: Lang, key: &str) -> Cow<'static, str> {
     })
 }
 
+/// A volume's filesystem for the bilingual report: the record's name (`ntfs`, `fat32`, ...),
+/// which reads the same in both languages, except for what names no filesystem: an empty or
+/// unrecognised partition is `format inconnu/unknown format`, not the record code `unknown`.
+pub fn fs_words(k: crate::record::FsKind) -> &'static str {
+    match k {
+        crate::record::FsKind::Unknown => "format inconnu/unknown format",
+        other => other.as_str(),
+    }
+}
+
 /// A volume status for the bilingual report: `analysé/scanned`, `partiel/partial`, ...
 pub fn status_words(s: VolumeStatus) -> &'static str {
     match s {

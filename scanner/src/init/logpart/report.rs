@@ -171,7 +171,7 @@ pub fn human_report(host: &HostRecord, lines: &[String]) -> String {
             "  - {} #{} {} {} : {} fichiers/files, {} analysés/scanned{}",
             v.disk,
             v.volume,
-            v.fs.as_str(),
+            crate::text::fs_words(v.fs),
             crate::text::status_words(v.status),
             v.files,
             v.scanned,
@@ -225,5 +225,18 @@ mod tests {
             r.contains("      volume marqué comme non démonté proprement : des modifications récentes peuvent manquer\r\n      volume is marked dirty"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn an_empty_partition_is_an_unknown_format_in_words_not_the_record_code() {
+        let lines = vec![
+            r#"{"type":"volume","disk":"/dev/sda","volume":2,"fs":"unknown","offset":0,"size":1,"label":null,"status":"unsupported","files":0,"scanned":0,"skipped":{},"errors":0,"notes":[],"bytes":0}"#.to_string(),
+        ];
+        let r = human_report(&HostRecord::default(), &lines);
+        assert!(
+            r.contains("#2 format inconnu/unknown format non pris en charge/unsupported"),
+            "{r}"
+        );
+        assert!(!r.contains("#2 unknown"), "{r}");
     }
 }
