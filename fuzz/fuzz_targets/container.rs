@@ -2,18 +2,21 @@
 //! engine's bounds (`Limited`, one expansion budget per input), members that are containers
 //! themselves opened in turn (a few levels, as the engine does). The first byte picks the
 //! outer name, which `sniff` needs for the weak-magic formats (mail, raw disk images) and
-//! `single` for its member's name.
+//! `single` for its member's name; its high bit opens the outer container in place (over a
+//! device, through the crate's stream), as the engine does for one over the full-scan limit.
 #![no_main]
 
 use std::cell::Cell;
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use vigie::container::limits::{Budget, Limited};
-use vigie::container::{self, Limits, MemberMeta};
+use vigie::container::{self, Limits, MemberMeta, Members};
 use vigie::fs::{guard, Content};
+use vigie::io::{Device, MemDevice};
 
 const NAMES: [&str; 8] = [
     "a.bin", "m.eml", "b.mbox", "d.img", "v.vhd", "a.tar.gz", "x.tgz", "doc.docx",
@@ -25,13 +28,29 @@ const MAX_MEMBERS: u64 = 20_000;
 /// A member's bytes kept in memory to look for a nested container.
 const KEEP: usize = 4 << 20;
 
-fn visit(data: &[u8], name: &str, depth: u32, limits: &Limits, budget: &Budget, seen: &mut u64) {
+fn visit(
+    data: &[u8],
+    name: &str,
+    depth: u32,
+    in_place: bool,
+    limits: &Limits,
+    budget: &Budget,
+    seen: &mut u64,
+) {
     // Under the engine's guards (`scan/engine/members.rs`): a panic in a format's crate is
     // contained there; one in our code still aborts (vigie_fuzz's hook).
     let Ok(Some(kind)) = guard(|| container::sniff(data, name)) else {
         return;
     };
-    let Ok(Ok(mut members)) = guard(|| container::open(kind, data, name)) else {
+    let opened = guard(|| -> Result<Box<dyn Members + '_>, _> {
+        if in_place && container::opens_in_place(kind) {
+            let dev: Device = Arc::new(MemDevice::new(data.to_vec()));
+            container::open_device(kind, dev, name)
+        } else {
+            container::open(kind, data, name)
+        }
+    });
+    let Ok(Ok(mut members)) = opened else {
         return;
     };
     let mut nested: Vec<(String, Vec<u8>)> = Vec::new();
@@ -73,7 +92,7 @@ fn visit(data: &[u8], name: &str, depth: u32, limits: &Limits, budget: &Budget, 
     let _ = guard(|| members.for_each(&mut each));
     drop(members);
     for (n, bytes) in nested {
-        visit(&bytes, &n, depth + 1, limits, budget, seen);
+        visit(&bytes, &n, depth + 1, false, limits, budget, seen);
     }
 }
 
@@ -89,5 +108,5 @@ fuzz_target!(|data: &[u8]| {
         limits.expansion_for(body.len() as u64).min(64 << 20),
     ));
     let mut seen = 0u64;
-    visit(body, name, 1, &limits, &budget, &mut seen);
+    visit(body, name, 1, pick & 0x80 != 0, &limits, &budget, &mut seen);
 });

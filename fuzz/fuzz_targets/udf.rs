@@ -23,7 +23,11 @@ fuzz_target!(|data: &[u8]| {
     let mut total = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     let mut each = |meta: &MemberMeta, content: Content<'_>| {
-        assert!(!meta.name.is_empty() && !meta.name.contains("//"), "{:?}", meta.name);
+        assert!(
+            !meta.name.is_empty() && !meta.name.contains("//"),
+            "{:?}",
+            meta.name
+        );
         if let Content::Data(r) = content {
             let mut got = 0u64;
             loop {

@@ -10,12 +10,13 @@
 //! Differencing VHD/VHDX/VMDK (they need their parent file) and VMDK descriptors whose
 //! extents are other files are counted `unsupported_archive`.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use super::vdisk::{self, VdiskError};
 use super::{member_name, ContainerError, Kind, MemberMeta, MemberVisitor, Members};
 use crate::disk::table::read_partition_table;
-use crate::fs::{guard, Content, FileMeta};
+use crate::fs::{guard, Content, FileMeta, Visitor};
 use crate::io::{Device, MemDevice, ReadAt, Slice};
 use crate::record::{FsKind, TableKind};
 
@@ -122,20 +123,10 @@ impl Members for DiskImage {
                     continue;
                 }
             };
-            let mut visit = |m: &FileMeta, c: Content<'_>| {
-                let mut name = format!("{prefix}{}", m.path.trim_start_matches('/'));
-                if let Some(s) = &m.stream {
-                    name.push(':');
-                    name.push_str(s);
-                }
-                let meta = MemberMeta {
-                    name: member_name(&name),
-                    size: Some(m.size),
-                    packed: None,
-                };
-                let flow = visitor.member(&meta, c);
-                stopped |= flow.is_break();
-                flow
+            let mut visit = Bridge {
+                prefix: &prefix,
+                visitor: &mut *visitor,
+                stopped: &mut stopped,
             };
             match guard(|| w.walk(&mut visit)) {
                 Ok(Ok(_)) => {}
@@ -151,6 +142,48 @@ impl Members for DiskImage {
                 unreadable.join("; ")
             )))
         }
+    }
+}
+
+/// Hands the files of a volume inside the image to the container's visitor as members, with
+/// the filesystem's mapped device when it offers one.
+struct Bridge<'a> {
+    prefix: &'a str,
+    visitor: &'a mut dyn MemberVisitor,
+    stopped: &'a mut bool,
+}
+
+impl Bridge<'_> {
+    fn meta(&self, m: &FileMeta) -> MemberMeta {
+        let mut name = format!("{}{}", self.prefix, m.path.trim_start_matches('/'));
+        if let Some(s) = &m.stream {
+            name.push(':');
+            name.push_str(s);
+        }
+        MemberMeta {
+            name: member_name(&name),
+            size: Some(m.size),
+            packed: None,
+        }
+    }
+}
+
+impl Visitor for Bridge<'_> {
+    fn visit(&mut self, m: &FileMeta, c: Content<'_>) -> ControlFlow<()> {
+        let flow = self.visitor.member(&self.meta(m), c);
+        *self.stopped |= flow.is_break();
+        flow
+    }
+
+    fn visit_mapped(
+        &mut self,
+        m: &FileMeta,
+        c: Content<'_>,
+        mapped: &dyn Fn() -> Option<Device>,
+    ) -> ControlFlow<()> {
+        let flow = self.visitor.member_mapped(&self.meta(m), c, mapped);
+        *self.stopped |= flow.is_break();
+        flow
     }
 }
 

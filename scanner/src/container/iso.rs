@@ -10,10 +10,11 @@
 use std::collections::HashSet;
 use std::io::{self, Read};
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use super::{ContainerError, MemberMeta, MemberVisitor, Members};
 use crate::fs::Content;
-use crate::io::{BytesAt, ReadAt};
+use crate::io::{BytesAt, Device, ReadAt, Slice};
 
 const SECTOR: u64 = 2048;
 /// Directory records read at most (files and directories together).
@@ -27,6 +28,9 @@ pub struct Iso<R> {
     /// Root directory extent (LBA, length) and whether names are Joliet (UCS-2).
     root: (u64, u64),
     joliet: bool,
+    /// The image as a shared device, when it is read in place: a file's extent can then be
+    /// handed out as a device of its own (see [`MemberVisitor::member_mapped`]).
+    shared: Option<Device>,
 }
 
 fn corrupt(what: &str) -> ContainerError {
@@ -42,6 +46,21 @@ fn le32(b: &[u8], at: usize) -> u64 {
 /// Opens an image held in memory.
 pub fn open(data: &[u8]) -> Result<Iso<BytesAt<'_>>, ContainerError> {
     open_at(BytesAt(data))
+}
+
+/// Opens an image on a device (the file's own extents), whose members are offered with their
+/// extents as devices.
+pub fn open_device(dev: Device) -> Result<Iso<Device>, ContainerError> {
+    Ok(open_at(dev.clone())?.shared(Some(dev)))
+}
+
+impl<R> Iso<R> {
+    /// The same image, whose files are offered as slices of `shared` (the device it is
+    /// read over) when given.
+    pub(super) fn shared(mut self, shared: Option<Device>) -> Self {
+        self.shared = shared;
+        self
+    }
 }
 
 /// Reads the volume descriptors (sector 16 on): the primary one, and a Joliet one if present.
@@ -74,11 +93,13 @@ pub fn open_at<R: ReadAt>(dev: R) -> Result<Iso<R>, ContainerError> {
             dev,
             root,
             joliet: true,
+            shared: None,
         }),
         (None, Some(root)) => Ok(Iso {
             dev,
             root,
             joliet: false,
+            shared: None,
         }),
         _ => Err(corrupt("no primary volume descriptor")),
     }
@@ -211,7 +232,15 @@ impl<R: ReadAt> Members for Iso<R> {
                             pos,
                             end: pos + len,
                         };
-                        visitor.member(&meta, Content::Data(&mut w))
+                        match &self.shared {
+                            Some(dev) => {
+                                let mapped = || -> Option<Device> {
+                                    Some(Arc::new(Slice::new(dev.clone(), pos, len)))
+                                };
+                                visitor.member_mapped(&meta, Content::Data(&mut w), &mapped)
+                            }
+                            None => visitor.member(&meta, Content::Data(&mut w)),
+                        }
                     }
                     None => visitor.member(
                         &meta,

@@ -2,7 +2,9 @@
 //! Labs), and mbox mailboxes split into their messages. Every non-multipart MIME part is a
 //! member, its transfer encoding (base64, quoted-printable) decoded: attachments under their
 //! file names, bodies as `part-N.txt` / `part-N.html`, attached messages as `part-N.eml`
-//! (opened in turn, one level deeper).
+//! (opened in turn, one level deeper). A uuencoded attachment (`x-uuencode`) is the file it
+//! encodes, under its name; a uuencoded block pasted into another part is a member of that
+//! part, `<part>/<name>` ([`super::uu`]).
 
 use std::ops::ControlFlow;
 
@@ -129,17 +131,67 @@ impl Members for Mail<'_> {
                 _ => part.contents(),
             };
             let name = part.attachment_name().map(member_name).unwrap_or(default);
-            let meta = MemberMeta {
-                name,
-                size: Some(bytes.len() as u64),
-                packed: None,
+            let uu_encoded = part.content_transfer_encoding().is_some_and(|e| {
+                matches!(
+                    e.to_ascii_lowercase().as_str(),
+                    "x-uuencode" | "uuencode" | "x-uue"
+                )
+            });
+            let blocks = if matches!(part.body, PartType::Message(_)) || !has_begin(bytes) {
+                Vec::new()
+            } else {
+                super::uu::blocks(bytes)
             };
-            if let ControlFlow::Break(()) = visitor.member(&meta, Content::Data(&mut bytes)) {
+            let flow = if uu_encoded && !blocks.is_empty() {
+                // The attachment is the file it encodes.
+                let mut flow = ControlFlow::Continue(());
+                for (k, b) in blocks.into_iter().enumerate() {
+                    let n = if k == 0 {
+                        name.clone()
+                    } else {
+                        member_name(&b.name)
+                    };
+                    flow = uu_member(visitor, n, &b.data);
+                    if flow.is_break() {
+                        break;
+                    }
+                }
+                flow
+            } else {
+                let meta = MemberMeta {
+                    name: name.clone(),
+                    size: Some(bytes.len() as u64),
+                    packed: None,
+                };
+                let mut flow = visitor.member(&meta, Content::Data(&mut bytes));
+                for b in blocks {
+                    if flow.is_break() {
+                        break;
+                    }
+                    flow = uu_member(visitor, format!("{name}/{}", member_name(&b.name)), &b.data);
+                }
+                flow
+            };
+            if flow.is_break() {
                 break;
             }
         }
         Ok(())
     }
+}
+
+/// Whether a text holds a line starting `begin ` (a uuencoded block may follow).
+fn has_begin(text: &[u8]) -> bool {
+    text.starts_with(b"begin ") || find(text, b"\nbegin ").is_some()
+}
+
+fn uu_member(visitor: &mut dyn MemberVisitor, name: String, mut data: &[u8]) -> ControlFlow<()> {
+    let meta = MemberMeta {
+        name,
+        size: Some(data.len() as u64),
+        packed: None,
+    };
+    visitor.member(&meta, Content::Data(&mut data))
 }
 
 #[cfg(test)]
@@ -153,6 +205,34 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert!(m[r[0].0..r[0].1].starts_with(b"From: a"));
         assert!(m[r[1].0..r[1].1].starts_with(b"From: c"));
+    }
+
+    fn members(data: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut visit = |m: &MemberMeta, c: Content<'_>| {
+            if let Content::Data(r) = c {
+                let mut v = Vec::new();
+                r.read_to_end(&mut v).unwrap();
+                out.push((m.name.clone(), v));
+            }
+            ControlFlow::Continue(())
+        };
+        open(data).for_each(&mut visit).unwrap();
+        out
+    }
+
+    #[test]
+    fn uuencoded_attachments_and_pasted_blocks_are_members() {
+        let att = b"From: a@b\nMIME-Version: 1.0\nContent-Type: Application/Octet-Stream; name=\"cat.exe\"\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 cat.exe\n$0V%T\"@``\n`\nend\n";
+        assert_eq!(
+            members(att),
+            vec![("cat.exe".to_string(), b"Cat\n".to_vec())]
+        );
+        let pasted = b"From: a@b\nMIME-Version: 1.0\nContent-Type: text/plain\n\nsee below\nbegin 600 x.bin\n$0V%T\"@``\n`\nend\n";
+        let m = members(pasted);
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert_eq!(m[0].0, "part-0.txt");
+        assert_eq!(m[1], ("part-0.txt/x.bin".to_string(), b"Cat\n".to_vec()));
     }
 
     #[test]

@@ -25,10 +25,15 @@ pub mod iso;
 pub mod limits;
 pub mod mail;
 pub mod ole;
+pub mod rtf;
 pub mod sevenz;
 pub mod single;
+pub mod stream;
+pub mod szdd;
 pub mod tar;
+pub mod tnef;
 pub mod udf;
+pub mod uu;
 pub mod vdisk;
 pub mod zip;
 
@@ -42,6 +47,10 @@ use crate::io::Device;
 
 /// Joins the member paths of nested containers.
 pub const SEP: &str = "//";
+
+/// Window of the [`stream::DeviceStream`] a container read in place is given (the crates make
+/// many small reads of headers and tables; each read of the device is a read of the volume).
+pub const STREAM_BUFFER: usize = 256 * 1024;
 
 /// A container format this layer knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,6 +83,12 @@ pub enum Kind {
     Cab,
     /// A disk image found as a file (raw `.img`, VHD, VHDX, sparse VMDK).
     DiskImage,
+    /// An SZDD file (`COMPRESS.EXE`: `SETUP.EX_`).
+    Szdd,
+    /// TNEF (`winmail.dat`): Outlook's wrapping of attachments.
+    Tnef,
+    /// An RTF document (its embedded `\objdata` objects).
+    Rtf,
     /// Recognised, not decoded here (RAR, differencing VHD, VMDK descriptors).
     Unsupported(&'static str),
 }
@@ -96,6 +111,9 @@ impl Kind {
             Self::Udf => "udf",
             Self::Cab => "cab",
             Self::DiskImage => "disk image",
+            Self::Szdd => "szdd",
+            Self::Tnef => "tnef",
+            Self::Rtf => "rtf",
             Self::Unsupported(n) => n,
         }
     }
@@ -116,6 +134,20 @@ pub struct MemberMeta {
 pub trait MemberVisitor {
     /// Called once per member.
     fn member(&mut self, meta: &MemberMeta, content: Content<'_>) -> ControlFlow<()>;
+
+    /// Called instead of [`MemberVisitor::member`] for a member whose bytes lie, as they are,
+    /// on a device the container can hand out (an ISO 9660 file's extent, a file of a
+    /// filesystem inside a disk image): `mapped` gives that device, so that a member too large
+    /// to hold in memory can itself be opened in place. The default ignores it.
+    fn member_mapped(
+        &mut self,
+        meta: &MemberMeta,
+        content: Content<'_>,
+        mapped: &dyn Fn() -> Option<Device>,
+    ) -> ControlFlow<()> {
+        let _ = mapped;
+        self.member(meta, content)
+    }
 }
 
 impl<F: FnMut(&MemberMeta, Content<'_>) -> ControlFlow<()>> MemberVisitor for F {
@@ -210,6 +242,15 @@ pub fn sniff(data: &[u8], name: &str) -> Option<Kind> {
     if at(0, b"MSCF\x00\x00\x00\x00") {
         return Some(Kind::Cab);
     }
+    if at(0, szdd::MAGIC) {
+        return Some(Kind::Szdd);
+    }
+    if at(0, tnef::MAGIC) {
+        return Some(Kind::Tnef);
+    }
+    if rtf::looks_like(data) {
+        return Some(Kind::Rtf);
+    }
     // Before ISO 9660: a bridge disc's ISO side may list only a readme.
     if udf::sniff(data) {
         return Some(Kind::Udf);
@@ -248,24 +289,49 @@ pub fn open<'a>(
         Kind::Udf => udf::open_disc(crate::io::BytesAt(data))?,
         Kind::Cab => Box::new(cab::open(data)?),
         Kind::DiskImage => Box::new(disk::open(data)?),
+        Kind::Szdd => Box::new(szdd::open(data, name)?),
+        Kind::Tnef => Box::new(tnef::open(data)?),
+        Kind::Rtf => Box::new(rtf::open(data)),
         Kind::Unsupported(name) => return Err(ContainerError::Unsupported(name.to_string())),
     })
 }
 
 /// Whether a container of this kind can be opened in place over a device (random access to
-/// the file's own extents on its volume) when it is too large to hold in memory.
+/// the file's own extents on its volume) when it is too large to hold in memory. Mail, cpio,
+/// SZDD, TNEF and RTF cannot: their parsers want the whole content in memory.
 pub fn opens_in_place(kind: Kind) -> bool {
-    matches!(kind, Kind::Iso | Kind::Udf | Kind::DiskImage)
+    !matches!(
+        kind,
+        Kind::Mail | Kind::Cpio | Kind::Szdd | Kind::Tnef | Kind::Rtf | Kind::Unsupported(_)
+    )
 }
 
 /// Opens a recognised container over a device holding exactly its bytes (see
 /// [`opens_in_place`]); other kinds are refused as a limit (they need the content in memory).
-pub fn open_device(kind: Kind, dev: Device) -> Result<Box<dyn Members>, ContainerError> {
+/// `name` is the file's (or member's) name, as for [`open`].
+pub fn open_device(
+    kind: Kind,
+    dev: Device,
+    name: &str,
+) -> Result<Box<dyn Members>, ContainerError> {
     Ok(match kind {
-        Kind::Iso => Box::new(iso::open_at(dev)?),
-        Kind::Udf => udf::open_disc(dev)?,
+        Kind::Iso => Box::new(iso::open_device(dev)?),
+        Kind::Udf => udf::open_disc_device(dev)?,
         Kind::DiskImage => Box::new(disk::open_device(dev)?),
-        other => {
+        Kind::Zip => Box::new(zip::open_device(dev)?),
+        Kind::SevenZ => Box::new(sevenz::open_device(dev)?),
+        Kind::Cab => Box::new(cab::open_device(dev)?),
+        Kind::Ole => Box::new(ole::open_device(dev)?),
+        Kind::Tar => Box::new(tar::open_device(dev)),
+        Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Zstd => {
+            Box::new(single::open_device(kind, dev, name))
+        }
+        other @ (Kind::Mail
+        | Kind::Cpio
+        | Kind::Szdd
+        | Kind::Tnef
+        | Kind::Rtf
+        | Kind::Unsupported(_)) => {
             return Err(ContainerError::Limit(format!(
                 "{} larger than the full-scan limit cannot be opened in place",
                 other.name()

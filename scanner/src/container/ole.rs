@@ -1,13 +1,17 @@
 //! OLE compound files (`.doc/.xls/.ppt`, `.msi`, Outlook `.msg`, `vbaProject.bin`) with the
 //! `cfb` crate (MIT): every stream is a member, named by its storage path. An embedded
 //! object's `\x01Ole10Native` stream (a file dropped into a Word or Excel document) is also
-//! unwrapped: the embedded file is a member `<stream>/<its label>`.
+//! unwrapped: the embedded file is a member `<stream>/<its label>`. A compound file too large
+//! to hold in memory (a large `.msi`) is read in place ([`open_device`]), through a buffered
+//! stream over the file's extents.
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek};
 use std::ops::ControlFlow;
 
+use super::stream::DeviceStream;
 use super::{member_name, ContainerError, MemberMeta, MemberVisitor, Members};
 use crate::fs::Content;
+use crate::io::Device;
 
 /// Largest `Ole10Native` stream unwrapped (it is read into memory).
 const MAX_NATIVE: u64 = 64 << 20;
@@ -15,7 +19,7 @@ const MAX_NATIVE: u64 = 64 << 20;
 /// The embedded file of an `Ole10Native` stream: (label, data). Layout: total size (u32),
 /// flags (u16), label, source path (NUL-terminated), reserved (u32), temporary path (u32
 /// length + bytes), data (u32 length + bytes). `None` when it does not parse.
-fn ole10native(b: &[u8]) -> Option<(String, &[u8])> {
+pub(super) fn ole10native(b: &[u8]) -> Option<(String, &[u8])> {
     let cstr = |at: usize| -> Option<(String, usize)> {
         let rest = b.get(at..)?;
         let n = rest.iter().position(|&c| c == 0)?;
@@ -41,19 +45,28 @@ fn ole10native(b: &[u8]) -> Option<(String, &[u8])> {
     ))
 }
 
-/// An opened compound file.
-pub struct Ole<'a> {
-    file: cfb::CompoundFile<Cursor<&'a [u8]>>,
+/// An opened compound file, over its bytes in memory or a stream over its extents.
+pub struct Ole<R: Read + Seek> {
+    file: cfb::CompoundFile<R>,
 }
 
-/// Parses the header, FAT and directory.
-pub fn open(data: &[u8]) -> Result<Ole<'_>, ContainerError> {
-    let file = cfb::CompoundFile::open(Cursor::new(data))
+/// Parses the header, FAT and directory of a compound file held in memory.
+pub fn open(data: &[u8]) -> Result<Ole<Cursor<&[u8]>>, ContainerError> {
+    open_stream(Cursor::new(data))
+}
+
+/// Parses the header, FAT and directory of a compound file on a device.
+pub fn open_device(dev: Device) -> Result<Ole<DeviceStream>, ContainerError> {
+    open_stream(DeviceStream::new(dev, super::STREAM_BUFFER))
+}
+
+fn open_stream<R: Read + Seek>(stream: R) -> Result<Ole<R>, ContainerError> {
+    let file = cfb::CompoundFile::open(stream)
         .map_err(|e| ContainerError::Corrupt(format!("ole: {e}")))?;
     Ok(Ole { file })
 }
 
-impl Members for Ole<'_> {
+impl<R: Read + Seek> Members for Ole<R> {
     fn for_each(&mut self, visitor: &mut dyn MemberVisitor) -> Result<(), ContainerError> {
         let streams: Vec<(std::path::PathBuf, u64)> = self
             .file

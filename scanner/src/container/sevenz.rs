@@ -3,22 +3,25 @@
 //!
 //! The crate's memory limit bounds header buffers and decoder dictionaries ([`MAX_DICT`]):
 //! a hostile dictionary size is an error, not an allocation. Archives with encrypted headers
-//! or members (no password is tried) are `encrypted`.
+//! or members (no password is tried) are `encrypted`. An archive too large to hold in memory
+//! is read in place ([`open_device`]), through a buffered stream over the file's extents.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek};
 
 use sevenz_rust2::{ArchiveReader, Password};
 
+use super::stream::DeviceStream;
 use super::{member_name, ContainerError, MemberMeta, MemberVisitor, Members};
 use crate::fs::{Content, SkipReason};
+use crate::io::Device;
 
 /// Memory the crate may use for headers and for a decoder's dictionary (7-Zip's `-mx9` uses
 /// a 64 MiB dictionary).
 pub const MAX_DICT: u64 = 256 << 20;
 
-/// An opened 7z archive.
-pub struct SevenZ<'a> {
-    reader: ArchiveReader<Cursor<&'a [u8]>>,
+/// An opened 7z archive, over its bytes in memory or a stream over its extents.
+pub struct SevenZ<R: Read + Seek> {
+    reader: ArchiveReader<R>,
 }
 
 fn map_err(e: sevenz_rust2::Error) -> ContainerError {
@@ -36,20 +39,27 @@ fn map_err(e: sevenz_rust2::Error) -> ContainerError {
     }
 }
 
+/// Reads the headers of an archive held in memory.
+pub fn open(data: &[u8]) -> Result<SevenZ<Cursor<&[u8]>>, ContainerError> {
+    open_stream(Cursor::new(data))
+}
+
+/// Reads the headers of an archive on a device (the file's own extents).
+pub fn open_device(dev: Device) -> Result<SevenZ<DeviceStream>, ContainerError> {
+    open_stream(DeviceStream::new(dev, super::STREAM_BUFFER))
+}
+
 /// Reads the headers, with the crate's memory limit on header buffers and decoder
 /// dictionaries ([`MAX_DICT`]); one decoding thread.
-pub fn open(data: &[u8]) -> Result<SevenZ<'_>, ContainerError> {
-    let mut reader = ArchiveReader::new_with_memory_limit(
-        Cursor::new(data),
-        Password::empty(),
-        (MAX_DICT >> 10) as usize,
-    )
-    .map_err(map_err)?;
+fn open_stream<R: Read + Seek>(stream: R) -> Result<SevenZ<R>, ContainerError> {
+    let mut reader =
+        ArchiveReader::new_with_memory_limit(stream, Password::empty(), (MAX_DICT >> 10) as usize)
+            .map_err(map_err)?;
     reader.set_thread_count(1);
     Ok(SevenZ { reader })
 }
 
-impl Members for SevenZ<'_> {
+impl<R: Read + Seek> Members for SevenZ<R> {
     fn for_each(&mut self, visitor: &mut dyn MemberVisitor) -> Result<(), ContainerError> {
         let mut stopped = false;
         let r = self.reader.for_each_entries(|entry, reader| {

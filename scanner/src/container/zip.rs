@@ -5,32 +5,69 @@
 //! the content's size: the crate sizes its file table from them, and a hostile count must not
 //! turn into a huge allocation. Encrypted members (ZipCrypto, AES) are counted `encrypted`;
 //! members with a method the crate does not decode, `unsupported_archive`.
+//!
+//! A ZIP too large to hold in memory is read in place ([`open_device`]): the crate reads the
+//! central directory and each member through a buffered stream over the file's own extents.
+//! The crate keeps its whole file table in memory, so an archive opened that way may announce
+//! at most [`MAX_IN_PLACE_ENTRIES`] entries (a hostile central directory of millions of tiny
+//! entries would otherwise cost hundreds of MiB before the member limit is ever reached).
 
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek};
 use std::ops::ControlFlow;
 
+use super::stream::DeviceStream;
 use super::{member_name, ContainerError, MemberMeta, MemberVisitor, Members};
 use crate::fs::{Content, SkipReason};
+use crate::io::Device;
 
-/// An opened ZIP.
-pub struct Zip<'a> {
-    archive: zip::ZipArchive<Cursor<&'a [u8]>>,
+/// Bytes at the end of a ZIP in which the end-of-central-directory records can be: the classic
+/// record (22 bytes) and its comment (up to 65,535), the ZIP64 locator (20) and record (56).
+const TAIL: u64 = 65_557 + 56 + 20;
+
+/// Most entries a ZIP read in place may announce (the crate's table costs a few hundred bytes
+/// per entry: about 40 MiB at this count).
+pub const MAX_IN_PLACE_ENTRIES: u64 = 131_072;
+
+/// An opened ZIP, over its bytes in memory or a stream over its extents.
+pub struct Zip<R: Read + Seek> {
+    archive: zip::ZipArchive<R>,
 }
 
-/// Parses the central directory.
-pub fn open(data: &[u8]) -> Result<Zip<'_>, ContainerError> {
-    check_directory_counts(data)?;
+/// Parses the central directory of a ZIP held in memory.
+pub fn open(data: &[u8]) -> Result<Zip<Cursor<&[u8]>>, ContainerError> {
+    let tail_start = data.len().saturating_sub(TAIL as usize);
+    announced_entries(&data[tail_start..], data.len() as u64)?;
     let archive = zip::ZipArchive::new(Cursor::new(data))
         .map_err(|e| ContainerError::Corrupt(format!("zip: {e}")))?;
     Ok(Zip { archive })
 }
 
+/// Parses the central directory of a ZIP on a device (the file's own extents), reading its
+/// tail first to check the announced entry counts.
+pub fn open_device(dev: Device) -> Result<Zip<DeviceStream>, ContainerError> {
+    let size = dev.size();
+    let start = size.saturating_sub(TAIL);
+    let mut tail = vec![0u8; (size - start) as usize];
+    dev.read_exact_at(start, &mut tail)
+        .map_err(|e| ContainerError::Corrupt(format!("zip: reading its end: {e}")))?;
+    let entries = announced_entries(&tail, size)?;
+    if entries > MAX_IN_PLACE_ENTRIES {
+        return Err(ContainerError::Limit(format!(
+            "zip announces {entries} entries, more than the {MAX_IN_PLACE_ENTRIES} read in place"
+        )));
+    }
+    let stream = DeviceStream::new(dev, super::STREAM_BUFFER);
+    let archive =
+        zip::ZipArchive::new(stream).map_err(|e| ContainerError::Corrupt(format!("zip: {e}")))?;
+    Ok(Zip { archive })
+}
+
 /// Every end-of-central-directory record (classic or ZIP64) in the tail must announce no more
-/// entries than the content could hold (46 bytes per central header at least).
-fn check_directory_counts(data: &[u8]) -> Result<(), ContainerError> {
-    let max = (data.len() / 46) as u64;
-    let tail_start = data.len().saturating_sub(65_557 + 56 + 20);
-    let tail = &data[tail_start..];
+/// entries than the content could hold (46 bytes per central header at least): returns the
+/// largest count announced.
+fn announced_entries(tail: &[u8], total: u64) -> Result<u64, ContainerError> {
+    let max = total / 46;
+    let mut largest = 0u64;
     for i in 0..tail.len().saturating_sub(3) {
         let sig = &tail[i..i + 4];
         let (count_at, wide) = if sig == b"PK\x05\x06" {
@@ -51,16 +88,16 @@ fn check_directory_counts(data: &[u8]) -> Result<(), ContainerError> {
             // 0xFFFF means "see the ZIP64 record", which is checked on its own.
             if (wide || n != 0xFFFF) && n > max {
                 return Err(ContainerError::Corrupt(format!(
-                    "zip: central directory announces {n} entries in {} bytes",
-                    data.len()
+                    "zip: central directory announces {n} entries in {total} bytes"
                 )));
             }
+            largest = largest.max(n);
         }
     }
-    Ok(())
+    Ok(largest)
 }
 
-impl Members for Zip<'_> {
+impl<R: Read + Seek> Members for Zip<R> {
     fn for_each(&mut self, visitor: &mut dyn MemberVisitor) -> Result<(), ContainerError> {
         for i in 0..self.archive.len() {
             let (meta, encrypted, is_file) = match self.archive.by_index_raw(i) {
@@ -127,6 +164,15 @@ mod tests {
         z64.extend_from_slice(&[0u8; 28]);
         z64.extend_from_slice(&u64::MAX.to_le_bytes());
         z64.extend_from_slice(&[0u8; 24]);
-        assert!(check_directory_counts(&z64).is_err());
+        assert!(announced_entries(&z64, z64.len() as u64).is_err());
+        // The same record over a large device: within the content, but not read in place.
+        let mut z64 = b"PK\x06\x06".to_vec();
+        z64.extend_from_slice(&[0u8; 28]);
+        z64.extend_from_slice(&(MAX_IN_PLACE_ENTRIES + 1).to_le_bytes());
+        z64.extend_from_slice(&[0u8; 24]);
+        let mut big = vec![0u8; 8 << 20];
+        big.extend_from_slice(&z64);
+        let dev: Device = std::sync::Arc::new(crate::io::MemDevice::new(big));
+        assert!(matches!(open_device(dev), Err(ContainerError::Limit(_))));
     }
 }

@@ -23,10 +23,11 @@ pub mod volume;
 use std::collections::HashSet;
 use std::io::Read;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use super::{ContainerError, MemberMeta, MemberVisitor, Members};
 use crate::fs::{Content, SkipReason};
-use crate::io::{BytesAt, ReadAt};
+use crate::io::{BytesAt, Device, ReadAt, Slice};
 use entry::{ftype, Data, Entry};
 use map::MapError;
 use tag::{le16, le32};
@@ -79,6 +80,10 @@ fn container_error(e: MapError) -> ContainerError {
 pub struct Udf<R> {
     dev: R,
     vol: volume::Volume,
+    /// The disc as a shared device, when it is read in place: a file recorded in one
+    /// contiguous run can then be handed out as a device of its own (see
+    /// [`MemberVisitor::member_mapped`]).
+    shared: Option<Device>,
 }
 
 /// Opens an image held in memory.
@@ -89,19 +94,36 @@ pub fn open(data: &[u8]) -> Result<Udf<BytesAt<'_>>, ContainerError> {
 /// Opens the UDF volume of an image.
 pub fn open_at<R: ReadAt>(dev: R) -> Result<Udf<R>, ContainerError> {
     let vol = volume::open(&dev).map_err(container_error)?;
-    Ok(Udf { dev, vol })
+    Ok(Udf {
+        dev,
+        vol,
+        shared: None,
+    })
 }
 
 /// Opens a disc sniffed as UDF: its UDF volume, or its ISO 9660 side if the UDF one cannot
 /// be opened and the disc has one.
 pub fn open_disc<'a, R: ReadAt + 'a>(dev: R) -> Result<Box<dyn Members + 'a>, ContainerError> {
+    open_disc_with(dev, None)
+}
+
+/// [`open_disc`] over a device (the file's own extents, the disc read in place), whose
+/// contiguous files are offered with their extents as devices.
+pub fn open_disc_device(dev: Device) -> Result<Box<dyn Members>, ContainerError> {
+    open_disc_with(dev.clone(), Some(dev))
+}
+
+fn open_disc_with<'a, R: ReadAt + 'a>(
+    dev: R,
+    shared: Option<Device>,
+) -> Result<Box<dyn Members + 'a>, ContainerError> {
     let err = match volume::open(&dev) {
-        Ok(vol) => return Ok(Box::new(Udf { dev, vol })),
+        Ok(vol) => return Ok(Box::new(Udf { dev, vol, shared })),
         Err(e) => container_error(e),
     };
     let mut id = [0u8; 5];
     if dev.read_exact_at(0x8001, &mut id).is_ok() && &id == b"CD001" {
-        let iso = super::iso::open_at(dev)?;
+        let iso = super::iso::open_at(dev)?.shared(shared);
         return Ok(Box::new(Bridged {
             inner: Box::new(iso),
             note: format!("{err}: its ISO 9660 side read instead"),
@@ -161,10 +183,46 @@ impl<R: ReadAt> Udf<R> {
             Data::Embedded(b) => visitor.member(&meta, Content::Data(&mut &b[..])),
             Data::Extents(ads) => {
                 let mut s = entry::Stream::new(&self.dev, &self.vol.maps, ads, e.size);
-                visitor.member(&meta, Content::Data(&mut s))
+                let run = self.shared.as_ref().and_then(|dev| {
+                    let start = contiguous(&self.vol.maps, ads, e.size)?;
+                    Some(Slice::new(dev.clone(), start, e.size))
+                });
+                match run {
+                    Some(run) => {
+                        let mapped = || -> Option<Device> { Some(Arc::new(run.clone())) };
+                        visitor.member_mapped(&meta, Content::Data(&mut s), &mapped)
+                    }
+                    None => visitor.member(&meta, Content::Data(&mut s)),
+                }
             }
         }
     }
+}
+
+/// Where a file's first `size` bytes start on the disc, when they are recorded extents
+/// lying one after the other in one run of the image (what mastering tools and Windows
+/// write); `None` for anything else (a hole, a remapped packet, a metadata-partition gap).
+fn contiguous(maps: &map::Maps, ads: &[map::Ad], size: u64) -> Option<u64> {
+    let mut start = None;
+    let mut next = 0u64;
+    let mut covered = 0u64;
+    for a in ads.iter().filter(|a| a.len > 0) {
+        if covered >= size {
+            break;
+        }
+        if a.kind != 0 {
+            return None;
+        }
+        let (pos, run) = maps.resolve(a.part, a.lbn).ok()?;
+        let len = u64::from(a.len).min(size - covered);
+        if run < len || start.is_some_and(|_| pos != next) {
+            return None;
+        }
+        start.get_or_insert(pos);
+        next = pos + len;
+        covered += len;
+    }
+    (covered >= size).then_some(start.unwrap_or(0))
 }
 
 /// A member that could not be read (a file, or a directory's rest), named by its path (or

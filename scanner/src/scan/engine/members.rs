@@ -11,9 +11,10 @@
 //!
 //! Memory: container contents are held while their members are scanned; what is held, all
 //! depths together, never exceeds the engine's in-flight byte budget (a container that would
-//! is not opened and counted `archive_limit`), except an ISO or disk image whose file the
-//! walker maps onto its extents: it is opened in place, over the volume, whatever its size
-//! (`expand_in_place`). Members are bounded by
+//! is not opened and counted `archive_limit`), except a container whose file the walker maps
+//! onto its extents (or whose member an ISO image or a disk image read in place maps onto its
+//! own): it is opened in place, over the volume, whatever its size (`expand_in_place`), unless
+//! its format needs the whole content in memory (mail, cpio). Members are bounded by
 //! [`crate::container::limits::Limited`].
 
 use std::cell::Cell;
@@ -22,8 +23,9 @@ use std::rc::Rc;
 
 use super::{Outcome, Run, Slot, MAX_ERROR_NOTES};
 use crate::container::limits::{Budget, Limited, LIMIT_PREFIX};
-use crate::container::{self, ContainerError, Kind, MemberMeta, Members, SEP};
+use crate::container::{self, ContainerError, Kind, MemberMeta, MemberVisitor, Members, SEP};
 use crate::fs::{guard, Content, SkipReason};
+use crate::io::Device;
 use crate::record::MemberCounts;
 
 /// Where the engine is in the nesting of containers.
@@ -37,8 +39,8 @@ pub(super) struct Nest {
     held: u64,
     /// Notes written about members (bounded like error notes).
     notes: usize,
-    /// The file being streamed in blocks has a mapped device: a container sniffed in it that
-    /// opens in place is left for [`Run::expand_in_place`], its kind kept here.
+    /// The file (or member) being streamed in blocks has a mapped device: a container sniffed
+    /// in it that opens in place is left for [`Run::expand_in_place`], its kind kept here.
     pub(super) in_place: bool,
     pub(super) in_place_kind: Option<Kind>,
 }
@@ -138,7 +140,7 @@ impl Run<'_, '_> {
         path: &str,
         stream: &Option<String>,
         kind: Kind,
-        mapped: &dyn Fn() -> Option<crate::io::Device>,
+        mapped: &dyn Fn() -> Option<Device>,
     ) {
         let Ok(Some(dev)) = guard(mapped) else {
             let location = self.location(path, stream);
@@ -153,8 +155,9 @@ impl Run<'_, '_> {
             return;
         };
         let size = dev.size();
+        let name = self.sniff_name(path).to_string();
         self.expand_opened(slot, path, stream, kind, size, 0, || {
-            container::open_device(kind, dev)
+            container::open_device(kind, dev, &name)
         });
     }
 
@@ -198,9 +201,12 @@ impl Run<'_, '_> {
                     let nest = &mut self.nest;
                     self.slots[slot].note_member(nest, note);
                 }
-                let mut seen = 0u64;
-                let mut visit = |meta: &MemberMeta, content: Content<'_>| {
-                    self.visit_member(slot, path, stream, meta, content, &mut seen)
+                let mut visit = MemberVisit {
+                    run: &mut *self,
+                    slot,
+                    path,
+                    stream,
+                    seen: 0,
                 };
                 match guard(|| members.for_each(&mut visit)) {
                     Ok(r) => r,
@@ -237,7 +243,7 @@ impl Run<'_, '_> {
         }
         let name = self.sniff_name(path);
         if let Ok(Some(kind)) = guard(|| container::sniff(head, name)) {
-            if self.nest.in_place && self.nest.stack.is_empty() && container::opens_in_place(kind) {
+            if self.nest.in_place && container::opens_in_place(kind) {
                 // Opened in place once the file is scanned (see `expand_in_place`).
                 self.nest.in_place_kind = Some(kind);
                 return;
@@ -281,6 +287,7 @@ impl Run<'_, '_> {
         self.slots[slot].note_member(nest, note);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn visit_member(
         &mut self,
         slot: usize,
@@ -289,6 +296,7 @@ impl Run<'_, '_> {
         meta: &MemberMeta,
         content: Content<'_>,
         seen: &mut u64,
+        mapped: Option<&dyn Fn() -> Option<Device>>,
     ) -> ControlFlow<()> {
         if self.cancelled() {
             return ControlFlow::Break(());
@@ -349,8 +357,12 @@ impl Run<'_, '_> {
                     self.slots[slot].account_member(&Outcome::Skipped(SkipReason::TooLarge), 0);
                 } else {
                     let mut limited = Limited::new(reader, &limits, meta.packed, budget.clone());
+                    let mut in_place = None;
                     if declared > max {
+                        self.nest.in_place = mapped.is_some();
                         self.scan_blocks(slot, path, stream.clone(), &mut limited, Vec::new());
+                        self.nest.in_place = false;
+                        in_place = self.nest.in_place_kind.take();
                     } else {
                         self.scan_content(slot, path, stream.clone(), &mut limited, declared);
                     }
@@ -376,12 +388,53 @@ impl Run<'_, '_> {
                         self.report_progress(slot, path, stream.as_deref());
                         return ControlFlow::Break(());
                     }
+                    // A container too large for memory, over its own extents: opened in place
+                    // with this member still on the stack (its members are `member//...`).
+                    if let (Some(kind), Some(m)) = (in_place, mapped) {
+                        self.expand_in_place(slot, path, stream, kind, m);
+                    }
                 }
             }
         }
         self.nest.stack.pop();
         self.report_progress(slot, path, stream.as_deref());
         flow
+    }
+}
+
+/// The engine's visitor of one container's members.
+struct MemberVisit<'r, 'e, 's, 'p> {
+    run: &'r mut Run<'e, 's>,
+    slot: usize,
+    path: &'p str,
+    stream: &'p Option<String>,
+    /// Members seen so far (the members-per-container limit).
+    seen: u64,
+}
+
+impl MemberVisitor for MemberVisit<'_, '_, '_, '_> {
+    fn member(&mut self, meta: &MemberMeta, content: Content<'_>) -> ControlFlow<()> {
+        let (slot, path, stream) = (self.slot, self.path, self.stream);
+        self.run
+            .visit_member(slot, path, stream, meta, content, &mut self.seen, None)
+    }
+
+    fn member_mapped(
+        &mut self,
+        meta: &MemberMeta,
+        content: Content<'_>,
+        mapped: &dyn Fn() -> Option<Device>,
+    ) -> ControlFlow<()> {
+        let (slot, path, stream) = (self.slot, self.path, self.stream);
+        self.run.visit_member(
+            slot,
+            path,
+            stream,
+            meta,
+            content,
+            &mut self.seen,
+            Some(mapped),
+        )
     }
 }
 
