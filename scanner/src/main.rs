@@ -15,7 +15,35 @@ use vigie::sink::Sink;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc keeps freed memory for a while and commits whole arenas up front: measured on a
+/// 1.2 GB ext4 image of large files (2 threads, default rules), the musl build's peak RSS was
+/// 167 MiB with its defaults and 102 MiB with immediate purging and lazy arena commit
+/// (`MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=0`). A 256 MiB machine needs the
+/// memory back more than the allocator needs the speed. Set first thing in `main`, before the
+/// scan allocates anything large (options are read when used: the purge delay at every purge,
+/// the eager commit when an arena is made).
+#[cfg(target_env = "musl")]
+fn tune_allocator() {
+    use std::ffi::{c_int, c_long};
+    // Positions in mimalloc.h's `mi_option_e`, the same in its v2 and v3 (counted from
+    // `mi_option_show_errors` = 0): arena_eager_commit is 4, purge_delay is 15.
+    const ARENA_EAGER_COMMIT: c_int = 4;
+    const PURGE_DELAY: c_int = 15;
+    extern "C" {
+        fn mi_option_set(option: c_int, value: c_long);
+    }
+    // SAFETY: `mi_option_set` is mimalloc's own C function, linked in with the allocator
+    // above; it takes two plain integers, keeps no pointer, and may be called at any time
+    // (it writes one option word).
+    unsafe {
+        mi_option_set(ARENA_EAGER_COMMIT, 0);
+        mi_option_set(PURGE_DELAY, 0);
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(target_env = "musl")]
+    tune_allocator();
     // On the stick, the kernel runs us as PID 1 (/init): the boot flow never returns.
     if std::process::id() == 1 || std::env::args().nth(1).as_deref() == Some("init") {
         vigie::init::run();
