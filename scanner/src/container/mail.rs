@@ -151,7 +151,7 @@ impl Members for Mail<'_> {
                     } else {
                         member_name(&b.name)
                     };
-                    flow = uu_member(visitor, n, &b.data);
+                    flow = super::member_bytes(visitor, n, &b.data);
                     if flow.is_break() {
                         break;
                     }
@@ -168,7 +168,11 @@ impl Members for Mail<'_> {
                     if flow.is_break() {
                         break;
                     }
-                    flow = uu_member(visitor, format!("{name}/{}", member_name(&b.name)), &b.data);
+                    flow = super::member_bytes(
+                        visitor,
+                        format!("{name}/{}", member_name(&b.name)),
+                        &b.data,
+                    );
                 }
                 flow
             };
@@ -185,15 +189,6 @@ fn has_begin(text: &[u8]) -> bool {
     text.starts_with(b"begin ") || find(text, b"\nbegin ").is_some()
 }
 
-fn uu_member(visitor: &mut dyn MemberVisitor, name: String, mut data: &[u8]) -> ControlFlow<()> {
-    let meta = MemberMeta {
-        name,
-        size: Some(data.len() as u64),
-        packed: None,
-    };
-    visitor.member(&meta, Content::Data(&mut data))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,16 +203,8 @@ mod tests {
     }
 
     fn members(data: &[u8]) -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut visit = |m: &MemberMeta, c: Content<'_>| {
-            if let Content::Data(r) = c {
-                let mut v = Vec::new();
-                r.read_to_end(&mut v).unwrap();
-                out.push((m.name.clone(), v));
-            }
-            ControlFlow::Continue(())
-        };
-        open(data).for_each(&mut visit).unwrap();
+        let (out, r) = super::super::read_members(&mut open(data));
+        r.unwrap();
         out
     }
 

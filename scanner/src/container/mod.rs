@@ -398,6 +398,41 @@ pub fn stream_member_name(outer: &str, kind: Kind) -> String {
     "<data>".to_string()
 }
 
+/// Hands `data`, held in memory, to the visitor as one member named `name` (the formats whose
+/// members are slices of the content: mail parts, TNEF attachments, RTF objects).
+pub(crate) fn member_bytes(
+    visitor: &mut dyn MemberVisitor,
+    name: String,
+    mut data: &[u8],
+) -> ControlFlow<()> {
+    let meta = MemberMeta {
+        name,
+        size: Some(data.len() as u64),
+        packed: None,
+    };
+    visitor.member(&meta, Content::Data(&mut data))
+}
+
+/// Members read whole, as (name, bytes), and how the iteration ended.
+#[cfg(test)]
+pub(crate) type ReadMembers = (Vec<(String, Vec<u8>)>, Result<(), ContainerError>);
+
+/// Every member of `members` read whole: the format tests' common reader.
+#[cfg(test)]
+pub(crate) fn read_members(members: &mut dyn Members) -> ReadMembers {
+    let mut out = Vec::new();
+    let mut visit = |m: &MemberMeta, c: Content<'_>| {
+        if let Content::Data(r) = c {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).unwrap();
+            out.push((m.name.clone(), v));
+        }
+        ControlFlow::Continue(())
+    };
+    let r = members.for_each(&mut visit);
+    (out, r)
+}
+
 /// Reads `r` to its end into nothing, counting bytes (for members a visitor declined).
 pub fn drain(r: &mut dyn Read) -> std::io::Result<u64> {
     std::io::copy(r, &mut std::io::sink())

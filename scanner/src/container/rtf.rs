@@ -9,10 +9,7 @@
 //! `Package` object's embedded file is also a member, `object-N.Package/<label>`. Bytes that
 //! are not an OLE 1.0 object are a member `object-N.bin` as they are.
 
-use std::ops::ControlFlow;
-
-use super::{member_name, ContainerError, MemberMeta, MemberVisitor, Members};
-use crate::fs::Content;
+use super::{member_bytes, member_name, ContainerError, MemberVisitor, Members};
 
 /// Objects decoded at most per document.
 const MAX_OBJECTS: usize = 64;
@@ -139,19 +136,23 @@ impl Members for Rtf<'_> {
             let flow = match ole1(&bytes) {
                 Some((class, native)) => {
                     let name = format!("object-{n}.{}", class_suffix(&class));
-                    let mut flow = member(visitor, name.clone(), native);
+                    let mut flow = member_bytes(visitor, name.clone(), native);
                     if flow.is_continue() && class == "Package" {
                         // The package's own layout is that of an `Ole10Native` stream
                         // (size, flags, label, ...) once the size field is put back.
                         let mut framed = (native.len() as u32).to_le_bytes().to_vec();
                         framed.extend_from_slice(native);
                         if let Some((label, data)) = super::ole::ole10native(&framed) {
-                            flow = member(visitor, format!("{name}/{}", member_name(&label)), data);
+                            flow = member_bytes(
+                                visitor,
+                                format!("{name}/{}", member_name(&label)),
+                                data,
+                            );
                         }
                     }
                     flow
                 }
-                None => member(visitor, format!("object-{n}.bin"), &bytes),
+                None => member_bytes(visitor, format!("object-{n}.bin"), &bytes),
             };
             if flow.is_break() {
                 break;
@@ -159,15 +160,6 @@ impl Members for Rtf<'_> {
         }
         Ok(())
     }
-}
-
-fn member(visitor: &mut dyn MemberVisitor, name: String, mut data: &[u8]) -> ControlFlow<()> {
-    let meta = MemberMeta {
-        name,
-        size: Some(data.len() as u64),
-        packed: None,
-    };
-    visitor.member(&meta, Content::Data(&mut data))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -204,16 +196,8 @@ mod tests {
     }
 
     fn members(d: &[u8]) -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut visit = |m: &MemberMeta, c: Content<'_>| {
-            if let Content::Data(r) = c {
-                let mut v = Vec::new();
-                r.read_to_end(&mut v).unwrap();
-                out.push((m.name.clone(), v));
-            }
-            ControlFlow::Continue(())
-        };
-        open(d).for_each(&mut visit).unwrap();
+        let (out, r) = super::super::read_members(&mut open(d));
+        r.unwrap();
         out
     }
 

@@ -9,8 +9,7 @@
 
 use std::ops::ControlFlow;
 
-use super::{member_name, ContainerError, MemberMeta, MemberVisitor, Members};
-use crate::fs::Content;
+use super::{member_name, ContainerError, MemberVisitor, Members};
 
 /// `0x223E9F78`, little-endian.
 pub const MAGIC: &[u8; 4] = b"\x78\x9f\x3e\x22";
@@ -104,13 +103,8 @@ impl Members for Tnef<'_> {
                 members.push((name, data));
             }
         }
-        for (name, mut data) in members {
-            let meta = MemberMeta {
-                name,
-                size: Some(data.len() as u64),
-                packed: None,
-            };
-            if let ControlFlow::Break(()) = visitor.member(&meta, Content::Data(&mut data)) {
+        for (name, data) in members {
+            if let ControlFlow::Break(()) = super::member_bytes(visitor, name, data) {
                 return Ok(());
             }
         }
@@ -148,21 +142,8 @@ mod tests {
         v
     }
 
-    /// Members read (name, bytes) and how the walk ended.
-    type Walked = (Vec<(String, Vec<u8>)>, Result<(), ContainerError>);
-
-    fn members(d: &[u8]) -> Walked {
-        let mut out = Vec::new();
-        let mut visit = |m: &MemberMeta, c: Content<'_>| {
-            if let Content::Data(r) = c {
-                let mut v = Vec::new();
-                r.read_to_end(&mut v).unwrap();
-                out.push((m.name.clone(), v));
-            }
-            ControlFlow::Continue(())
-        };
-        let r = open(d).unwrap().for_each(&mut visit);
-        (out, r)
+    fn members(d: &[u8]) -> super::super::ReadMembers {
+        super::super::read_members(&mut open(d).unwrap())
     }
 
     #[test]
