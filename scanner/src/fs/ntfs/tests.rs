@@ -1633,3 +1633,117 @@ fn hostile_mutations_of_wof_images_never_escape() {
     );
     assert!(o1 + o2 > 0);
 }
+
+/// A volume where name order and disk order are opposite: `f39` written first, `f00` last,
+/// each 8 KiB (not resident), by ntfs-3g's `ntfscp` into the root of a fresh `mkntfs` volume.
+fn reversed_order_image() -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let img = dir.path().join("order.img");
+    std::fs::File::create(&img)
+        .and_then(|f| f.set_len(16 << 20))
+        .expect("image");
+    let st = Command::new("mkntfs")
+        .args(["-F", "-Q", "-q", "-c", "4096", "-L", "order"])
+        .arg(&img)
+        .status()
+        .expect("run mkntfs");
+    assert!(st.success(), "mkntfs failed");
+    let src = dir.path().join("src");
+    for i in (0..40).rev() {
+        std::fs::write(&src, vec![b'a' + (i % 26) as u8; 8192]).expect("source");
+        let st = Command::new("ntfscp")
+            .arg("-q")
+            .arg(&img)
+            .arg(&src)
+            .arg(format!("/f{i:02}"))
+            .status()
+            .expect("run ntfscp");
+        assert!(st.success(), "ntfscp failed");
+    }
+    std::fs::read(&img).expect("read image")
+}
+
+#[test]
+fn files_of_a_directory_are_read_in_the_order_of_their_first_clusters() {
+    let img = reversed_order_image();
+    let w = open(Arc::new(MemDevice::new(img.clone()))).expect("open");
+    let listed: Vec<String> = w
+        .list_directory(ROOT_RECORD)
+        .expect("root")
+        .children
+        .into_iter()
+        .map(|c| c.name)
+        .filter(|n| n.starts_with('f'))
+        .collect();
+    let by_name: Vec<String> = (0..40).map(|i| format!("f{i:02}")).collect();
+    assert_eq!(listed, by_name, "the index lists names in order");
+    drop(w);
+    let mut w = open(Arc::new(MemDevice::new(img))).expect("open");
+    let mut read = Vec::new();
+    w.walk(&mut |meta: &FileMeta, content: Content<'_>| {
+        if let Content::Data(r) = content {
+            let mut b = Vec::new();
+            r.read_to_end(&mut b).expect("read");
+            assert_eq!(b.len(), 8192, "{}", meta.path);
+            read.push(meta.path.trim_start_matches('/').to_string());
+        }
+        ControlFlow::Continue(())
+    })
+    .expect("walk");
+    let mut want = by_name;
+    want.reverse();
+    assert_eq!(read, want, "read in disk order: the last written first");
+}
+
+#[test]
+fn a_full_batch_asks_to_be_handed_out_and_keeps_index_order_at_equal_clusters() {
+    let facts = |pos: Option<u64>| FileFacts {
+        modified: None,
+        streams: vec![StreamDesc {
+            name: None,
+            size: 10,
+            data: Ok(match pos {
+                Some(p) => StreamData::NonResident(NonResident {
+                    runs: vec![Run {
+                        vcn: 0,
+                        clusters: 1,
+                        lcn_pos: Some(p),
+                    }],
+                    cluster: 4096,
+                    data_size: 10,
+                    init_size: 10,
+                    unit: None,
+                }),
+                None => StreamData::Resident(vec![0; 10]),
+            }),
+            wof: None,
+        }],
+    };
+    let mut b = Batch::default();
+    assert!(!b.push("c".into(), Ok(facts(Some(8192)))));
+    assert!(!b.push("a".into(), Ok(facts(Some(4096)))));
+    assert!(!b.push("r".into(), Ok(facts(None))));
+    assert!(!b.push("e".into(), Err("broken".into())));
+    assert!(!b.push("b".into(), Ok(facts(Some(4096)))));
+    let order: Vec<String> = b.take_sorted().map(|(p, _)| p).collect();
+    assert_eq!(order, ["r", "e", "a", "b", "c"]);
+    assert_eq!(b.bytes, 0);
+    for i in 0..BATCH_FILES - 1 {
+        assert!(!b.push(format!("{i}"), Ok(facts(Some(0)))));
+    }
+    assert!(
+        b.push("last".into(), Ok(facts(Some(0)))),
+        "full at BATCH_FILES"
+    );
+    let mut big = Batch::default();
+    let resident = FileFacts {
+        modified: None,
+        streams: vec![StreamDesc {
+            name: None,
+            size: 0,
+            data: Ok(StreamData::Resident(vec![0; BATCH_BYTES])),
+            wof: None,
+        }],
+    };
+    assert!(big.push("big".into(), Ok(resident)), "full at BATCH_BYTES");
+}
