@@ -38,6 +38,7 @@ use crate::sink::{Progress, Sink};
 mod batch;
 mod content;
 mod members;
+mod pool;
 mod quick;
 mod readers;
 mod results;
@@ -60,10 +61,6 @@ const OVERLAP: usize = 64 * 1024;
 const READ_CHUNK: usize = 1024 * 1024;
 /// Error messages kept as notes in a volume record (the count is always exact).
 const MAX_ERROR_NOTES: usize = 20;
-/// Buffers kept for reuse: enough for every worker's job in flight, and only small ones (a
-/// kept 64 MiB buffer is resident memory for nothing; reuse matters for the many small files).
-const POOL: usize = 8;
-const POOL_BUFFER_MAX: usize = READ_CHUNK;
 
 /// What the user can tune.
 #[derive(Debug, Clone)]
@@ -370,7 +367,7 @@ struct Run<'e, 's> {
     in_flight: usize,
     in_flight_bytes: u64,
     budget: u64,
-    pool: Vec<Vec<u8>>,
+    pool: pool::BufferPool,
     blocks: Option<yara_x::blocks::Scanner<'e>>,
     findings: u64,
     incomplete: bool,
@@ -405,7 +402,7 @@ impl<'e, 's> Run<'e, 's> {
             // full-scan limit at once (issue 12: two of them put the peak RSS of a 2-thread
             // scan at 184 MiB with glibc and 256 MiB with musl, against 128 MiB wanted).
             budget: limit.saturating_add(8 * READ_CHUNK as u64 * threads as u64),
-            pool: Vec::new(),
+            pool: pool::BufferPool::default(),
             blocks: None,
             findings: 0,
             incomplete: false,

@@ -35,8 +35,12 @@ impl Run<'_, '_> {
         let limit = self.engine.opts.max_file_size;
         let want = size.min(limit);
         self.wait_budget(want);
-        let mut buf = self.pool.pop().unwrap_or_default();
-        buf.clear();
+        // One more byte than declared: a file longer than it says is seen (see `read_up_to`).
+        let mut buf = self.pool.take(
+            usize::try_from(want)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1),
+        );
         let read_error = read_up_to(reader, &mut buf, limit + 1, size)
             .err()
             .map(|e| e.to_string());

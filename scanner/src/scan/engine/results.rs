@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Run, Totals, POOL, POOL_BUFFER_MAX};
+use super::{Run, Totals};
 use crate::record::{FindingKind, FindingRecord, Record, SummaryRecord, Verdict};
 use crate::scan::rules::hex;
 use crate::scan::worker::{Done, Outcome};
@@ -26,11 +26,7 @@ impl Run<'_, '_> {
                 self.progress.skipped += 1;
             }
         }
-        let mut data = done.data;
-        if self.pool.len() < POOL && data.capacity() <= POOL_BUFFER_MAX {
-            data.clear();
-            self.pool.push(data);
-        }
+        self.pool.give(done.data);
     }
 
     /// The finding records of one finished job (rule matches, then the hash indicator).
