@@ -8,36 +8,35 @@ use vigie::cli::{Cli, Command, HumanSink, JsonLinesSink};
 use vigie::scan::Engine;
 use vigie::sink::Sink;
 
-/// The static musl build (the binary on the stick) uses mimalloc: musl's own allocator made
-/// every scan 1.4 to 2.7 times slower than the glibc build (many small allocations per file,
-/// from two threads). The glibc build keeps glibc's allocator.
+#[cfg(target_env = "musl")]
+#[path = "alloc_split.rs"]
+mod alloc_split;
+
+/// The stick's binary: small blocks from mimalloc, large ones mapped by musl (see
+/// `alloc_split.rs`). The glibc build keeps glibc's allocator.
 #[cfg(target_env = "musl")]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc_split::SplitAlloc = alloc_split::SplitAlloc;
 
-/// mimalloc keeps freed memory for a while and commits whole arenas up front: measured on a
-/// 1.2 GB ext4 image of large files (2 threads, default rules), the musl build's peak RSS was
-/// 167 MiB with its defaults and 102 MiB with immediate purging and lazy arena commit
-/// (`MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=0`). A 256 MiB machine needs the
-/// memory back more than the allocator needs the speed. Set first thing in `main`, before the
-/// scan allocates anything large (options are read when used: the purge delay at every purge,
-/// the eager commit when an arena is made).
+/// mimalloc commits whole arenas up front: lazy commit keeps the RSS of a small scan small.
+/// Its purge delay stays at its default (10 ms): the large blocks, which made the peak, go
+/// back to the kernel through musl at once (`alloc_split.rs`). Set first thing in `main`,
+/// before anything large is allocated (the eager commit is read when an arena is made).
 #[cfg(target_env = "musl")]
 fn tune_allocator() {
     use std::ffi::{c_int, c_long};
-    // Positions in mimalloc.h's `mi_option_e`, the same in its v2 and v3 (counted from
-    // `mi_option_show_errors` = 0): arena_eager_commit is 4, purge_delay is 15.
+    // Position in mimalloc.h's `mi_option_e`, the same in its v2 and v3 (counted from
+    // `mi_option_show_errors` = 0).
     const ARENA_EAGER_COMMIT: c_int = 4;
-    const PURGE_DELAY: c_int = 15;
     extern "C" {
         fn mi_option_set(option: c_int, value: c_long);
     }
-    // SAFETY: `mi_option_set` is mimalloc's own C function, linked in with the allocator
-    // above; it takes two plain integers, keeps no pointer, and may be called at any time
-    // (it writes one option word).
-    unsafe {
-        mi_option_set(ARENA_EAGER_COMMIT, 0);
-        mi_option_set(PURGE_DELAY, 0);
+    // An option given in the environment wins (for measuring other settings).
+    if std::env::var_os("MIMALLOC_ARENA_EAGER_COMMIT").is_none() {
+        // SAFETY: `mi_option_set` is mimalloc's own C function, linked in with the allocator
+        // above; it takes two plain integers, keeps no pointer, and may be called at any time
+        // (it writes one option word).
+        unsafe { mi_option_set(ARENA_EAGER_COMMIT, 0) };
     }
 }
 
