@@ -6,12 +6,12 @@
 //! musl's `malloc`, which maps each of them on its own and unmaps it when it is freed: the
 //! memory goes back to the kernel at once, which a 256 MiB workstation needs, without asking
 //! mimalloc to hand back every page it frees. Measured side by side (2 threads):
-//! - mimalloc alone with its defaults: peak RSS 167 MiB on a 1.2 GB ext4 image of large files
-//!   (glibc build: 109 MiB);
-//! - mimalloc alone, purging at once (`purge_delay` 0): 108 MiB there, but on 24,000 small
+//! - mimalloc alone at its default 10 ms purge delay: peak RSS 127-130 MiB on a 1.2 GB ext4
+//!   image of large files (glibc build: 109-110 MiB);
+//! - mimalloc alone, purging at once (`purge_delay` 0): 108.6 MiB there, but on 24,000 small
 //!   files about 11,300 page faults (ext4) and 17,000 (NTFS) against 8,000 and 8,900 for the
-//!   glibc build, and 10 to 20 % more time: pages emptied by ordinary frees were given back and
-//!   faulted in again;
+//!   glibc build, and up to 1.22 times its time (ext4): pages emptied by ordinary frees were
+//!   given back and faulted in again;
 //! - this split, mimalloc keeping its default 10 ms delay: see the README's benchmark.
 //!
 //! Which part owns a block is decided by its size alone, which `dealloc` and `realloc` are

@@ -264,9 +264,8 @@ impl BlockCache {
             return Ok(r);
         }
         s.misses += 1;
-        // A full cache gives its oldest block's buffer to the new block: no allocation and
-        // free per miss (with the stick's allocator settings each freed block went back to
-        // the kernel and was faulted in again).
+        // A full cache gives its oldest block's buffer to the new block: no allocation,
+        // zeroing and free of 64 KiB per miss.
         let mut reused = None;
         if s.blocks.len() >= self.capacity {
             if let Some(oldest) = s

@@ -9,7 +9,6 @@ use vigie::scan::Engine;
 use vigie::sink::Sink;
 
 #[cfg(target_env = "musl")]
-#[path = "alloc_split.rs"]
 mod alloc_split;
 
 /// The stick's binary: small blocks from mimalloc, large ones mapped by musl (see

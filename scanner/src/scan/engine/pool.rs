@@ -2,22 +2,23 @@
 //!
 //! Every file's content travels in its own `Vec<u8>` from the coordinator to a worker and
 //! back; with batches of 32 files, about a hundred of them are in flight at once. Keeping only
-//! a handful (as before) meant a fresh allocation and a free per small file, and with the
-//! stick's allocator settings (mimalloc, memory handed back to the kernel at once, for 256 MiB
-//! machines) a page emptied by those frees was returned and faulted in again: measured on the
-//! 24,000-file NTFS benchmark image, 25,000 to 28,000 page faults against 8,000 for the glibc
-//! build, and twice its system time.
+//! a handful (as before) meant a fresh allocation and a free per small file; with the stick's
+//! mimalloc set to hand memory back to the kernel at once (as it was on 2026-12-03), a page
+//! emptied by those frees was returned and faulted in again: measured on the 24,000-file NTFS
+//! benchmark image, 25,000 to 28,000 page faults against 8,000 for the glibc build, and about
+//! twice its system time (17,000 faults with this pool).
 //!
 //! The pool sorts buffers by capacity in power-of-two classes from 4 KiB to [`MAX_BUFFER`];
-//! a file takes a buffer of the smallest class that holds it, so a 4 KiB file never pins a
-//! 1 MiB buffer and a large file does not grow a small one. What it keeps is bounded in bytes
-//! ([`MAX_KEPT`]), on top of the in-flight budget.
+//! a file takes the first kept buffer that holds it, looking from the smallest class that
+//! surely does upwards, so a large file does not grow a small buffer. What it keeps is bounded
+//! in bytes ([`MAX_KEPT`]), on top of the in-flight budget; so is what small files can pin by
+//! taking larger buffers, which all came from the pool.
 
 /// Largest buffer kept (larger ones are freed: a kept 64 MiB buffer is resident memory for
 /// nothing).
-pub(super) const MAX_BUFFER: usize = 1 << 20;
+const MAX_BUFFER: usize = 1 << 20;
 /// Total capacity the pool may hold.
-pub(super) const MAX_KEPT: usize = 8 << 20;
+const MAX_KEPT: usize = 8 << 20;
 /// Smallest class: 4 KiB.
 const MIN_SHIFT: u32 = 12;
 const CLASSES: usize = (MAX_BUFFER.trailing_zeros() - MIN_SHIFT + 1) as usize;
